@@ -1,0 +1,586 @@
+"""Read the hand-written annotations (YAML) into typed records, each knowing its file and line.
+
+The loader is strict so that the graph can be trusted: every quote is found in the article text
+(it works out the offsets itself), every reference names a thing of the right kind, every date
+expression is resolved, and every problem in a run is reported, one line each, before anything
+is built. The format is described in docs/annotations.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError
+
+from kb.dates import ResolvedDate, resolve_date, zone
+from kb.errors import AnnotationError, Location, Problem
+
+REGISTRY = "registry.yaml"
+CONTEXT_CHARS = 32  # prefix/suffix length recorded in a TextQuoteSelector
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+ACTOR_TYPES = ("Person", "Organization", "Government")
+ORGANIZATION_TYPES = ("Organization", "Government")
+MEETING_TYPES = ("Talks", "PhoneCall", "Visit", "Briefing", "MultilateralMeeting")
+MEASURE_TYPES = ("ExportControl", "ListRemoval", "WTOAction", "DisputeAction")
+MEETING_STATUSES = ("held", "ongoing", "planned", "proposed", "unconfirmed", "declined", "cancelled")
+MEASURE_STATUSES = ("in-force", "planned", "proposed", "taken", "withdrawn")
+STATEMENT_MODES = ("direct-quote", "reported-speech", "denial", "refusal-to-comment", "allegation")
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A key whose value names other things: which sections (and types) it may name."""
+
+    sections: tuple[str, ...]
+    types: tuple[str, ...] = ()
+    many: bool = False
+    one_or_many: bool = False
+
+
+# Each section's keys. D = defines the thing, R = one article's report of it.
+TEXT, BOOL, DATE, QUOTE, ALIASES, IN_QUOTE = "text", "bool", "date", "quote", "aliases", "in-quote"
+SECTIONS: dict[str, dict[str, dict[str, Any]]] = {
+    "actors": {
+        "D": {"type": ACTOR_TYPES, "label": TEXT, "part_of": Ref(("actors",), ORGANIZATION_TYPES),
+              "country": TEXT},
+        "R": {"quote": QUOTE},
+        "required_D": ("type", "label"),
+    },
+    "places": {
+        "D": {"label": TEXT, "timezone": TEXT, "within": Ref(("places",))},
+        "R": {"quote": QUOTE},
+        "required_D": ("label",),
+    },
+    "products": {"D": {"label": TEXT}, "R": {"quote": QUOTE}, "required_D": ("label",)},
+    "topics": {"D": {"label": TEXT, "definition": TEXT}, "R": {}, "required_D": ("label", "definition")},
+    "roles": {
+        "D": {"person": Ref(("actors",), ("Person",)), "organization": Ref(("actors",), ORGANIZATION_TYPES),
+              "label": TEXT},
+        "R": {"title": IN_QUOTE, "acting": BOOL, "quote": QUOTE},
+        "required_D": ("person", "organization", "label"),
+        "required_R": ("title",),
+    },
+    "meetings": {
+        "D": {"type": MEETING_TYPES, "label": TEXT, "participants": Ref(("actors",), many=True),
+              "place": Ref(("places",)), "topics": Ref(("topics",), many=True), "part_of": Ref(("meetings",))},
+        "R": {"status": MEETING_STATUSES, "date": DATE, "end": DATE, "waits_on": TEXT,
+              "via": Ref(("actors",)), "cites": Ref(("actors",), ORGANIZATION_TYPES), "quote": QUOTE},
+        "required_D": ("type", "label", "participants"),
+        "required_R": ("status",),
+    },
+    "measures": {
+        "D": {"type": MEASURE_TYPES, "label": TEXT, "imposer": Ref(("actors",)), "target": Ref(("actors",)),
+              "products": Ref(("products",), many=True), "topics": Ref(("topics",), many=True)},
+        "R": {"status": MEASURE_STATUSES, "date": DATE, "effective": DATE, "justification": IN_QUOTE,
+              "via": Ref(("actors",)), "cites": Ref(("actors",), ORGANIZATION_TYPES), "quote": QUOTE},
+        "required_D": ("type", "label", "imposer"),
+        "required_R": ("status",),
+    },
+    "statements": {
+        "D": {"speaker": Ref(("actors",), one_or_many=True), "label": TEXT,
+              "topics": Ref(("topics",), many=True),
+              "about": Ref(("meetings", "measures", "statements", "roles"), many=True),
+              "denies": Ref(("statements",))},
+        "R": {"mode": STATEMENT_MODES, "date": DATE, "audience": TEXT, "via": Ref(("actors",)),
+              "cites": Ref(("actors",), ORGANIZATION_TYPES), "quote": QUOTE},
+        "required_D": ("speaker", "label"),
+        "required_R": ("mode",),
+    },
+}
+# Printed name forms: allowed on any actor item, in the registry or an article, and added up.
+ADDITIVE = {"aliases": ("actors", "places", "products")}
+ARTICLE_KEYS = {"title": QUOTE, "publisher": Ref(("actors",), ORGANIZATION_TYPES), "publisher_basis": TEXT,
+                "wire_services": Ref(("actors",), ORGANIZATION_TYPES, many=True),
+                "authors": Ref(("actors",), ("Person",), many=True), "published": DATE,
+                "timezone": TEXT, "date_basis": TEXT, "date_evidence": QUOTE}
+ARTICLE_REQUIRED = ("title", "published", "timezone", "date_basis")
+DATE_KEYS = {"expr", "tz", "in_tz", "anchor", "tense", "invert"}
+QUOTE_KEYS = {"exact", "prefix", "suffix", "occurrence"}
+
+
+@dataclass(frozen=True)
+class Quote:
+    """Words of an article, located: [start, end) in Unicode code points of its text."""
+
+    exact: str
+    start: int
+    end: int
+    prefix: str
+    suffix: str
+
+
+@dataclass
+class Article:
+    """One article: its verbatim text and the metadata its annotation file gives."""
+
+    stem: str
+    text: str
+    text_path: Path
+    location: Location
+    title: Quote | None = None
+    publisher: str | None = None
+    publisher_basis: str | None = None
+    wire_services: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+    published: date | None = None
+    timezone: str = "UTC"
+    date_basis: str = ""
+    date_evidence: list[Quote] = field(default_factory=list)
+
+
+@dataclass
+class Definition:
+    """What a thing is: defined once in the corpus (`graph` is "registry" or an article stem)."""
+
+    id: str
+    section: str
+    type: str
+    fields: dict[str, Any]
+    location: Location
+    graph: str
+    aliases: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.fields["label"]
+
+
+@dataclass
+class Report:
+    """What one article says about one thing: its words and its claims."""
+
+    article: str
+    fact: str
+    section: str
+    quotes: list[Quote]
+    claims: dict[str, Any]
+    dates: dict[str, ResolvedDate]
+    location: Location
+    raw_dates: dict[str, tuple[Any, Location]] = field(default_factory=dict)
+
+
+@dataclass
+class Corpus:
+    """Everything the annotations say, checked: articles, definitions by id, and reports."""
+
+    root: Path
+    articles: dict[str, Article]
+    definitions: dict[str, Definition]
+    reports: list[Report]
+
+    def reports_of(self, fact: str) -> list[Report]:
+        return [r for r in self.reports if r.fact == fact]
+
+
+class _StringDates(RoundTripConstructor):
+    """Keep YAML timestamps as text, so that a bad date is reported with its line, not a traceback."""
+
+
+_StringDates.add_constructor("tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str)
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _StringDates
+    return yaml
+
+
+class _Collector:
+    """Gathers problems so that one run reports all of them."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, location: Location, message: str) -> None:
+        self.problems.append(Problem(location, message))
+
+
+def _line(node: Any, key: Any = None, fallback: int = 0) -> int:
+    """1-based line of a mapping (or of one of its keys) in its YAML file."""
+    try:
+        if key is not None:
+            return node.lc.key(key)[0] + 1
+        return node.lc.line + 1
+    except (AttributeError, KeyError, TypeError):
+        return fallback
+
+
+def find_quote(text: str, spec: Any) -> Quote:
+    """Locate `spec` (a string or {exact, prefix, suffix, occurrence}) in `text`; ValueError says why not.
+
+    >>> find_quote("Kim said no. Kim said yes.", {"exact": "Kim said", "occurrence": 2}).start
+    13
+    """
+    if isinstance(spec, str):
+        spec = {"exact": spec}
+    if not isinstance(spec, dict) or not isinstance(spec.get("exact"), str) or not spec["exact"]:
+        raise ValueError("a quote is a string or a mapping with a non-empty 'exact'")
+    unknown = set(spec) - QUOTE_KEYS
+    if unknown:
+        raise ValueError(f"unknown quote key(s) {', '.join(sorted(map(str, unknown)))}; use {', '.join(sorted(QUOTE_KEYS))}")
+    exact, prefix, suffix = spec["exact"], spec.get("prefix") or "", spec.get("suffix") or ""
+    starts = [m.start() for m in re.finditer(re.escape(exact), text)]
+    if not starts:
+        raise ValueError(f"quote not found in the article: \"{exact}\"{_near_miss(text, exact)}")
+    starts = [s for s in starts if text[max(0, s - len(prefix)):s] == prefix
+              and text[s + len(exact):s + len(exact) + len(suffix)] == suffix]
+    if not starts:
+        raise ValueError(f"quote \"{exact}\" is in the article, but not with the prefix/suffix given")
+    occurrence = spec.get("occurrence")
+    if occurrence is not None:
+        if not isinstance(occurrence, int) or not 1 <= occurrence <= len(starts):
+            raise ValueError(f"quote \"{exact}\": occurrence must be 1..{len(starts)}, not {occurrence!r}")
+        starts = [starts[occurrence - 1]]
+    if len(starts) > 1:
+        raise ValueError(f"quote \"{exact}\" is ambiguous: it occurs {len(starts)} times in the article; "
+                         "add occurrence, prefix or suffix")
+    start = starts[0]
+    end = start + len(exact)
+    return Quote(exact, start, end, text[max(0, start - CONTEXT_CHARS):start], text[end:end + CONTEXT_CHARS])
+
+
+def _near_miss(text: str, exact: str) -> str:
+    """A hint when the words are there but differ in case, spacing or quotation marks."""
+    def fold(s: str) -> str:
+        s = s.translate(str.maketrans("“”‘’–—", "\"\"''--"))
+        return " ".join(s.split()).casefold()
+    return " (it is there with other case, spacing or quotation marks)" if fold(exact) in fold(text) else ""
+
+
+class _Loader:
+    """One pass over the project's seeds directory; every problem goes to the collector."""
+
+    def __init__(self, seeds: Path) -> None:
+        self.seeds = seeds
+        self.out = _Collector()
+        self.articles: dict[str, Article] = {}
+        self.definitions: dict[str, Definition] = {}
+        self.reports: list[Report] = []
+        # (location, key, value, Ref, owner) checked once every definition is known
+        self.pending_refs: list[tuple[Location, str, Any, Ref]] = []
+        self.aliases: dict[str, list[tuple[str, Location]]] = {}
+
+    # -- files -----------------------------------------------------------------------------
+    def load(self) -> Corpus:
+        if not self.seeds.is_dir():
+            raise AnnotationError([Problem(Location(self.seeds), "no seeds directory here "
+                                           "(run in a tradekb project, or pass --project)")])
+        registry = self.seeds / REGISTRY
+        if registry.exists():
+            self._load_file(registry, None)
+        texts = {p.stem: p for p in sorted(self.seeds.glob("*.txt"))}
+        yamls = {p.stem: p for p in sorted(self.seeds.glob("*.yaml")) if p.name != REGISTRY}
+        for stem, path in yamls.items():
+            if stem not in texts:
+                self.out.add(Location(path, 1), f"article file {stem}.txt is missing beside this annotation file")
+                continue
+            self._load_file(path, texts[stem])
+        for stem, path in texts.items():
+            if stem not in yamls:
+                self.out.add(Location(path), f"article {path.name} has no annotation file {stem}.yaml")
+        self._check_references()
+        self._check_aliases()
+        self._resolve_dates()
+        if self.out.problems:
+            raise AnnotationError(self.out.problems)
+        return Corpus(self.seeds.parent, self.articles, self.definitions, self.reports)
+
+    def _load_file(self, path: Path, text_path: Path | None) -> None:
+        try:
+            data = _yaml().load(path.read_text(encoding="utf-8"))
+        except MarkedYAMLError as e:
+            mark = e.problem_mark or e.context_mark
+            line = mark.line + 1 if mark else 0
+            self.out.add(Location(path, line), f"broken YAML: {e.problem or e.context}")
+            return
+        except (OSError, UnicodeDecodeError) as e:
+            self.out.add(Location(path), f"cannot read: {e}")
+            return
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            self.out.add(Location(path, 1), "an annotation file is a mapping of sections")
+            return
+        article = None
+        if text_path is not None:
+            article = self._load_article(path, text_path, data)
+            if article is None:
+                return
+        for key in data:
+            if key == "article" and article is not None:
+                continue
+            if key not in SECTIONS:
+                allowed = ", ".join((["article"] if article else []) + list(SECTIONS))
+                self.out.add(Location(path, _line(data, key)), f"unknown section {key!r}; sections are {allowed}")
+                continue
+            items = data[key] or []
+            if not isinstance(items, list):
+                self.out.add(Location(path, _line(data, key)), f"section {key} must be a list of items")
+                continue
+            for item in items:
+                self._load_item(path, key, item, article, _line(data, key))
+
+    def _load_article(self, path: Path, text_path: Path, data: dict) -> Article | None:
+        try:
+            text = text_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            self.out.add(Location(text_path), f"cannot read the article: {e}")
+            return None
+        header = data.get("article")
+        where = Location(path, _line(data, "article", 1))
+        article = Article(text_path.stem, text, text_path, where)
+        if not isinstance(header, dict):
+            self.out.add(where, "the file must start with an 'article:' mapping (title, published, timezone, ...)")
+            return None
+        for key in ARTICLE_REQUIRED:
+            if key not in header:
+                self.out.add(where, f"article: {key} is missing")
+        for key, value in header.items():
+            at = Location(path, _line(header, key, where.line))
+            kind = ARTICLE_KEYS.get(key)
+            if kind is None:
+                self.out.add(at, f"article: unknown key {key!r}; keys are {', '.join(ARTICLE_KEYS)}")
+            elif key == "title":
+                quotes = self._quotes(article, value, at)
+                article.title = quotes[0] if quotes else None
+            elif key == "date_evidence":
+                article.date_evidence = self._quotes(article, value, at)
+            elif key == "published":
+                article.published = self._iso_date(value, at, "article: published")
+            elif key == "timezone":
+                try:
+                    article.timezone = zone(str(value)).key
+                except ValueError as e:
+                    self.out.add(at, f"article: {e}")
+            elif isinstance(kind, Ref):
+                if value is not None:
+                    self.pending_refs.append((at, f"article: {key}", value, kind))
+                    setattr(article, key, list(value) if kind.many else value)
+            else:
+                if not isinstance(value, str):
+                    self.out.add(at, f"article: {key} must be text")
+                setattr(article, key, value if isinstance(value, str) else str(value))
+        self.articles[article.stem] = article
+        return article
+
+    # -- items -----------------------------------------------------------------------------
+    def _load_item(self, path: Path, section: str, item: Any, article: Article | None, fallback: int) -> None:
+        if not isinstance(item, dict):
+            self.out.add(Location(path, fallback), f"{section}: each item is a mapping with an id")
+            return
+        at = Location(path, _line(item, fallback=fallback))
+        spec = SECTIONS[section]
+        fact = item.get("id")
+        if not isinstance(fact, str) or not SLUG.fullmatch(fact):
+            self.out.add(at, f"{section}: id must be a lowercase slug like 'kim-hyun-chong', not {fact!r}")
+            return
+        d_keys = {k for k in item if k in spec["D"]}
+        r_keys = {k for k in item if k in spec["R"]}
+        for key in item:
+            if key != "id" and key not in spec["D"] and key not in spec["R"] and section not in ADDITIVE.get(key, ()):
+                keys = ", ".join(["id", *spec["D"], *spec["R"]])
+                self.out.add(Location(path, _line(item, key, at.line)), f"{section} {fact}: unknown key {key!r}; keys are {keys}")
+        if "aliases" in item and section in ADDITIVE["aliases"]:
+            aliases = item["aliases"]
+            if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+                self.out.add(Location(path, _line(item, "aliases", at.line)), f"{section} {fact}: aliases must be a list of names")
+            else:
+                for alias in aliases:
+                    self.aliases.setdefault(fact, []).append((alias, at))
+        if d_keys or article is None:
+            self._define(path, section, fact, item, at, article)
+        if article is None:
+            if r_keys:
+                self.out.add(at, f"{section} {fact}: {', '.join(sorted(r_keys))} belong in an article file, not the registry")
+            return
+        if section == "topics":
+            return
+        self._report(path, section, fact, item, at, article)
+
+    def _define(self, path: Path, section: str, fact: str, item: dict, at: Location, article: Article | None) -> None:
+        spec = SECTIONS[section]
+        if fact in self.definitions:
+            first = self.definitions[fact].location
+            self.out.add(at, f"duplicate id {fact!r}: already defined at {first}")
+            return
+        for key in spec.get("required_D", ()):
+            if key not in item:
+                self.out.add(at, f"{section} {fact}: {key} is missing")
+        fields: dict[str, Any] = {}
+        kind_of_type = spec["D"].get("type")
+        for key, kind in spec["D"].items():
+            if key not in item:
+                continue
+            value, where = item[key], Location(path, _line(item, key, at.line))
+            if isinstance(kind, Ref):
+                self.pending_refs.append((where, f"{section} {fact}: {key}", value, kind))
+                fields[key] = (list(value) if isinstance(value, list) else [value]) if (kind.many or kind.one_or_many) else value
+            elif isinstance(kind, tuple):
+                if value not in kind:
+                    self.out.add(where, f"{section} {fact}: {key} must be one of {', '.join(kind)}, not {value!r}")
+                fields[key] = value
+            elif key == "timezone":
+                try:
+                    fields[key] = zone(str(value)).key
+                except ValueError as e:
+                    self.out.add(where, f"{section} {fact}: {e}")
+            else:
+                if not isinstance(value, str) or not value.strip():
+                    self.out.add(where, f"{section} {fact}: {key} must be non-empty text")
+                fields[key] = str(value)
+        type_ = fields.get("type") if kind_of_type else {"places": "Place", "products": "Product", "topics": "Topic",
+                                                         "roles": "Membership", "statements": "Statement"}[section]
+        self.definitions[fact] = Definition(fact, section, str(type_), fields, at,
+                                            article.stem if article else "registry")
+
+    def _report(self, path: Path, section: str, fact: str, item: dict, at: Location, article: Article) -> None:
+        spec = SECTIONS[section]
+        if any(r.article == article.stem and r.fact == fact for r in self.reports):
+            self.out.add(at, f"{section} {fact}: reported twice in this article; put all its quotes in one item")
+            return
+        for key in spec.get("required_R", ()):
+            if key not in item:
+                self.out.add(at, f"{section} {fact}: {key} is missing (each article's report gives it)")
+        if "quote" not in item:
+            self.out.add(at, f"{section} {fact}: quote is missing: every report cites the article's words")
+        quotes = self._quotes(article, item.get("quote"), Location(path, _line(item, "quote", at.line))) if "quote" in item else []
+        report = Report(article.stem, fact, section, quotes, {}, {}, at)
+        for key, kind in spec["R"].items():
+            if key not in item or key == "quote":
+                continue
+            value, where = item[key], Location(path, _line(item, key, at.line))
+            if isinstance(kind, Ref):
+                self.pending_refs.append((where, f"{section} {fact}: {key}", value, kind))
+                report.claims[key] = value
+            elif isinstance(kind, tuple):
+                if value not in kind:
+                    self.out.add(where, f"{section} {fact}: {key} must be one of {', '.join(kind)}, not {value!r}")
+                report.claims[key] = value
+            elif kind == BOOL:
+                if not isinstance(value, bool):
+                    self.out.add(where, f"{section} {fact}: {key} must be true or false, not {value!r}")
+                report.claims[key] = bool(value)
+            elif kind == DATE:
+                report.raw_dates[key] = (value, where)
+            elif kind == IN_QUOTE:
+                if not isinstance(value, str) or not any(value in q.exact for q in quotes):
+                    self.out.add(where, f"{section} {fact}: {key} \"{value}\" is not inside the item's quote")
+                report.claims[key] = str(value)
+            else:
+                if not isinstance(value, str) or not value.strip():
+                    self.out.add(where, f"{section} {fact}: {key} must be non-empty text")
+                report.claims[key] = str(value)
+        self.reports.append(report)
+
+    def _quotes(self, article: Article, spec: Any, at: Location) -> list[Quote]:
+        specs = spec if isinstance(spec, list) else [spec]
+        quotes = []
+        for one in specs:
+            try:
+                quotes.append(find_quote(article.text, one))
+            except ValueError as e:
+                self.out.add(at, f"{e} (in {article.text_path.name})")
+        return quotes
+
+    def _iso_date(self, value: Any, at: Location, what: str) -> date | None:
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.out.add(at, f"{what}: {value!r} is not a real date in YYYY-MM-DD form")
+            return None
+
+    # -- whole-corpus checks ---------------------------------------------------------------
+    def _check_references(self) -> None:
+        for where, what, value, ref in self.pending_refs:
+            values = value if isinstance(value, list) else [value]
+            if ref.many and not isinstance(value, list):
+                self.out.add(where, f"{what}: expected a list of ids")
+            if not (ref.many or ref.one_or_many) and isinstance(value, list):
+                self.out.add(where, f"{what}: expected one id, not a list")
+            for target in values:
+                definition = self.definitions.get(target) if isinstance(target, str) else None
+                if definition is None:
+                    self.out.add(where, f"{what}: unknown id {target!r}")
+                elif definition.section not in ref.sections:
+                    wanted = " or ".join(s.rstrip("s") for s in ref.sections)
+                    self.out.add(where, f"{what}: {target} is a {definition.section.rstrip('s')}, not a {wanted}")
+                elif ref.types and definition.type not in ref.types:
+                    self.out.add(where, f"{what}: {target} is a {definition.type}, not a {' or '.join(ref.types)}")
+
+    def _check_aliases(self) -> None:
+        for fact, aliases in self.aliases.items():
+            definition = self.definitions.get(fact)
+            if definition is None:
+                continue  # reported as an unknown id
+            for alias, _ in aliases:
+                if alias not in definition.aliases:
+                    definition.aliases.append(alias)
+        for report in self.reports:
+            definition = self.definitions.get(report.fact)
+            if definition is None:
+                self.out.add(report.location, f"{report.section}: unknown id {report.fact!r} (define it here "
+                             "with its definition keys, or in registry.yaml)")
+                continue
+            if definition.section != report.section:
+                self.out.add(report.location, f"{report.fact} is a {definition.section.rstrip('s')}, "
+                             f"reported under {report.section}")
+                continue
+            if report.section == "actors":
+                names = {n.casefold() for n in [definition.label, *definition.aliases]}
+                for quote in report.quotes:
+                    if quote.exact.casefold() not in names:
+                        self.out.add(report.location, f"actors {report.fact}: the quote \"{quote.exact}\" is not "
+                                     "its label or an alias; add it to aliases")
+
+    def _resolve_dates(self) -> None:
+        for report in self.reports:
+            article = self.articles[report.article]
+            definition = self.definitions.get(report.fact)
+            place = self.definitions.get(definition.fields.get("place", "")) if definition else None
+            place_zone = place.fields.get("timezone") if place else None
+            for key, (spec, where) in report.raw_dates.items():
+                resolved = self._resolve_one(spec, where, report, article, place_zone, key)
+                if resolved is not None:
+                    report.dates[key] = resolved
+
+    def _resolve_one(self, spec: Any, where: Location, report: Report, article: Article,
+                     place_zone: str | None, key: str) -> ResolvedDate | None:
+        what = f"{report.section} {report.fact}: {key}"
+        if isinstance(spec, str):
+            spec = {"expr": spec}
+        if not isinstance(spec, dict) or not isinstance(spec.get("expr"), str):
+            self.out.add(where, f"{what}: a date is the printed expression, or a mapping with expr")
+            return None
+        unknown = set(spec) - DATE_KEYS
+        if unknown:
+            self.out.add(where, f"{what}: unknown date key(s) {', '.join(sorted(map(str, unknown)))}")
+            return None
+        if not any(spec["expr"] in q.exact for q in report.quotes):
+            self.out.add(where, f"{what}: the expression \"{spec['expr']}\" is not inside the item's quote")
+        anchor = article.published
+        if "anchor" in spec:
+            anchor = self._iso_date(spec["anchor"], where, f"{what}: anchor")
+        if anchor is None:
+            return None
+        try:
+            return resolve_date(spec["expr"], anchor, str(spec.get("tz", article.timezone)),
+                                spec.get("in_tz") or place_zone, str(spec.get("tense", "past")),
+                                bool(spec.get("invert", False)), zone_given="tz" in spec or "in_tz" in spec)
+        except ValueError as e:
+            self.out.add(where, f"{what}: {e}")
+            return None
+
+
+def load_corpus(project: Path) -> Corpus:
+    """Load and check every annotation of the project at `project` (its `seeds/` directory).
+
+    Raises AnnotationError listing every problem found, one per line, each with file and line.
+    """
+    return _Loader(Path(project) / "seeds").load()

@@ -1,0 +1,165 @@
+"""The command line: each command parses, calls one library function, prints, and maps to an exit code.
+
+Exit codes: 0 success; 1 the knowledge base does not validate or is inconsistent; 2 bad input
+(annotations, query name or parameter, options); 3 a missing dependency (Java for HermiT).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kb.errors import AnnotationError, QueryError, ReasonerError, TradeKBError
+
+EXIT_INVALID, EXIT_BAD_INPUT, EXIT_MISSING_DEPENDENCY = 1, 2, 3
+
+
+def _fail(error: TradeKBError) -> None:
+    for problem in error.problems:
+        click.echo(str(problem), err=True)
+    from kb.pipeline import InvalidKnowledgeBase
+    if isinstance(error, InvalidKnowledgeBase):
+        raise SystemExit(EXIT_INVALID)
+    if isinstance(error, ReasonerError):
+        raise SystemExit(EXIT_MISSING_DEPENDENCY)
+    raise SystemExit(EXIT_BAD_INPUT)
+
+
+class _Group(click.Group):
+    """Turns a user's mistake (a TradeKBError) into one line per problem and an exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except TradeKBError as error:
+            _fail(error)
+
+
+@click.group(cls=_Group)
+@click.option("-C", "--project", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="The project directory (seeds/, ontology/, queries/).")
+@click.version_option(package_name="tradekb")
+@click.pass_context
+def cli(ctx: click.Context, project: Path) -> None:
+    """tradekb: a knowledge base of the 2019 Japan–South Korea export-control dispute."""
+    ctx.obj = project
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@cli.command()
+@click.option("--no-reason", is_flag=True, help="Skip the HermiT consistency check.")
+@click.pass_obj
+def build(project: Path, no_reason: bool) -> None:
+    """Build, validate, reason, run every saved query into build/queries/, and export build/tradekb.*."""
+    from kb.pipeline import build as run_build
+    result = run_build(project, run_reasoner=not no_reason, say=_say)
+    for path in result.written:
+        click.echo(str(path))
+
+
+@cli.command()
+@click.pass_obj
+def validate(project: Path) -> None:
+    """Check the annotations and validate the graph against the SHACL shapes (exit 1 on violations)."""
+    from kb.pipeline import load_knowledge_base
+    from kb.validate import load_shapes, validate as run_validate
+    report = run_validate(load_knowledge_base(project), load_shapes(project))
+    for violation in report.violations:
+        click.echo(str(violation))
+    if not report.conforms:
+        _say(f"{sum(v.severity == 'Violation' for v in report.violations)} violation(s)")
+        raise SystemExit(EXIT_INVALID)
+    _say("conforms: no violations")
+
+
+@cli.command()
+@click.pass_obj
+def reason(project: Path) -> None:
+    """Run HermiT over ontology and data; report consistency and unsatisfiable classes (exit 1 if not)."""
+    from kb.pipeline import load_knowledge_base
+    from kb.reason import reason as run_reason
+    report = run_reason(load_knowledge_base(project).union())
+    click.echo(str(report))
+    if not report.ok:
+        raise SystemExit(EXIT_INVALID)
+
+
+def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
+    params = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name.strip():
+            raise QueryError(f"--param takes NAME=VALUE, not {value!r}")
+        params[name.strip()] = text
+    return params
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--list", "list_queries", is_flag=True, help="List the saved queries and their parameters.")
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
+              help="A parameter: an IRI, or a label or alias (any case).")
+@click.option("--format", "-f", "fmt", default="table", show_default=True,
+              type=click.Choice(["table", "csv", "tsv", "json", "md"]), help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.pass_obj
+def query(project: Path, name: str | None, list_queries: bool, params: tuple[str, ...], fmt: str,
+          output: Path | None) -> None:
+    """Run the saved query NAME (queries/NAME.rq) on the embedded store."""
+    from kb.queries import ResultFormat, catalogue, format_results, run_query
+    queries = catalogue(project)
+    if list_queries or name is None:
+        if name is None and not list_queries:
+            raise QueryError("give a query NAME, or --list to see them")
+        for q in queries.values():
+            args = " ".join(f"--param {p.name}=..." for p in q.parameters)
+            click.echo(f"{q.name:<14} {q.summary}" + (f"  [{args}]" if args else ""))
+        return
+    if name not in queries:
+        raise QueryError(f"unknown query {name!r}; saved queries: {', '.join(queries)}")
+    parsed = _parse_params(params)
+    from kb.pipeline import load_knowledge_base
+    from kb.store import open_store
+    table = run_query(open_store(load_knowledge_base(project)), queries[name], parsed)
+    text = format_results(table, ResultFormat.named(fmt))
+    _emit(text.encode("utf-8"), output)
+
+
+@cli.command()
+@click.option("--format", "-f", "fmt", default="turtle", show_default=True,
+              type=click.Choice(["turtle", "trig", "nquads", "jsonld"]),
+              help="turtle: all graphs merged; trig, nquads, jsonld: one named graph per article.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.pass_obj
+def export(project: Path, fmt: str, output: Path | None) -> None:
+    """Export the validated knowledge base (to stdout, or atomically to FILE)."""
+    from kb.export import ExportFormat, serialize
+    from kb.pipeline import InvalidKnowledgeBase, load_knowledge_base
+    from kb.validate import load_shapes, validate as run_validate
+    kb = load_knowledge_base(project)
+    report = run_validate(kb, load_shapes(project))
+    if not report.conforms:
+        raise InvalidKnowledgeBase([str(v) for v in report.violations])
+    _emit(serialize(kb, ExportFormat.named(fmt)), output)
+
+
+def _emit(data: bytes, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        from kb.export import write_atomically
+        write_atomically(output, data)
+
+
+def main() -> None:
+    cli(prog_name="tradekb")
+
+
+if __name__ == "__main__":
+    main()

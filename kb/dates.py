@@ -1,0 +1,154 @@
+"""Resolve the date expressions printed in articles ("last week", "early Saturday (KST)") to ISO dates.
+
+A resolved date keeps what it came from: the words, the anchor day they were counted from, the
+precision (a week or a month is stored as its first day) and the time zones, so that an analyst can
+check the arithmetic and the same instant told in two zones comes out as one date.
+
+>>> from datetime import date
+>>> resolve_date("On Wednesday", anchor=date(2019, 7, 11), tz="America/New_York").value
+datetime.date(2019, 7, 10)
+>>> d = resolve_date("early Saturday (KST)", anchor=date(2019, 7, 12), tz="Asia/Seoul",
+...                  in_tz="America/New_York", tense="future")
+>>> d.value, d.precision
+(datetime.date(2019, 7, 12), 'day')
+>>> resolve_date("last week", anchor=date(2019, 7, 11), tz="Asia/Seoul").value
+datetime.date(2019, 7, 1)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PRECISIONS = ("day", "week", "month", "year")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+          "september", "october", "november", "december")
+NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+                "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+# The hour a part of day stands for when a day told in one zone is restated in another.
+PART_OF_DAY_HOUR = {"early": 6, "morning": 9, "afternoon": 15, "evening": 19, "night": 22, "late": 22}
+NOON = 12
+
+_WEEKDAY = "|".join(WEEKDAYS)
+_MONTH = "|".join(MONTHS)
+_NUMBER = r"\d+|" + "|".join(NUMBER_WORDS)
+
+
+@dataclass(frozen=True)
+class ResolvedDate:
+    """A date resolved from an article's words, with everything needed to redo the arithmetic."""
+
+    value: date
+    precision: str
+    expression: str
+    anchor: date
+    tz: str
+    stated_in: str
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone `name`; ValueError names it when it does not exist."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Asia/Seoul)") from None
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _first_of_month(day: date, months_ahead: int = 0) -> date:
+    index = day.year * 12 + day.month - 1 + months_ahead
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _normalise(expression: str) -> str:
+    text = re.sub(r"\([^)]*\)", " ", expression.lower())  # "(KST)"
+    text = re.sub(r"\blocal time\b", " ", text)
+    text = re.sub(r"[.,;:]+$", "", " ".join(text.split()))
+    return re.sub(r"^(on|in|since|at|by|around|from)\s+", "", text)
+
+
+def _weekday(match: re.Match, anchor: date, tense: str) -> date:
+    target = WEEKDAYS.index(match["weekday"])
+    which = match["which"]
+    if which == "last":
+        return _monday(anchor) - timedelta(days=7) + timedelta(days=target)
+    if which == "next":
+        return _monday(anchor) + timedelta(days=7 + target)
+    if which == "this":
+        return _monday(anchor) + timedelta(days=target)
+    if tense == "future":
+        return anchor + timedelta(days=(target - anchor.weekday()) % 7)
+    return anchor - timedelta(days=(anchor.weekday() - target) % 7)
+
+
+def _count(word: str) -> int:
+    return int(word) if word.isdigit() else NUMBER_WORDS[word]
+
+
+def _read(text: str, anchor: date, tense: str, invert: bool) -> tuple[date, str, int | None]:
+    """(first day, precision, hour or None) for a normalised expression; ValueError when not understood."""
+    if text in ("today", "tonight", "this morning", "this afternoon", "this evening", "the same day",
+                "same day"):
+        return anchor, "day", PART_OF_DAY_HOUR.get(text.split()[-1])
+    if text in ("yesterday", "tomorrow"):
+        return anchor + timedelta(days=1 if text == "tomorrow" else -1), "day", None
+    m = re.fullmatch(rf"(?:(?P<early>early|late)\s+)?(?:(?P<which>last|next|this)\s+)?(?P<weekday>{_WEEKDAY})"
+                     rf"(?:\s+(?P<part>morning|afternoon|evening|night))?", text)
+    if m:
+        hour = PART_OF_DAY_HOUR.get(m["early"] or m["part"] or "")
+        return _weekday(m, anchor, tense), "day", hour
+    m = re.fullmatch(r"(?P<which>last|this|earlier this|later this|next)\s+week", text)
+    if m:
+        offset = {"last": -7, "next": 7}.get(m["which"], 0)
+        return _monday(anchor) + timedelta(days=offset), "week", None
+    m = re.fullmatch(r"(?:(?P<which>last|this|earlier this|later this|next)\s+month"
+                     r"|(?:the\s+)?(?:middle|end|beginning|start)\s+of\s+(?:the|this)\s+month)", text)
+    if m:
+        offset = {"last": -1, "next": 1}.get(m["which"] or "", 0)
+        return _first_of_month(anchor, offset), "month", None
+    m = re.fullmatch(rf"(?P<month>{_MONTH})\s+(?P<day>\d{{1,2}})(?:,?\s+(?P<year>\d{{4}}))?", text)
+    if m:
+        year = int(m["year"]) if m["year"] else anchor.year
+        return date(year, MONTHS.index(m["month"]) + 1, int(m["day"])), "day", None
+    m = re.fullmatch(rf"(?P<month>{_MONTH})\s+(?P<year>\d{{4}})", text)
+    if m:
+        return date(int(m["year"]), MONTHS.index(m["month"]) + 1, 1), "month", None
+    m = re.fullmatch(r"(?P<year>\d{4})", text)
+    if m:
+        return date(int(m["year"]), 1, 1), "year", None
+    m = re.fullmatch(rf"(?P<n>{_NUMBER})\s+(?P<unit>day|week|month)s?\s+(?P<way>later|after|before|earlier|ago)",
+                     text)
+    if m:
+        sign = 1 if m["way"] in ("later", "after") else -1
+        if invert:
+            sign = -sign
+        n = sign * _count(m["n"])
+        if m["unit"] == "month":
+            return _first_of_month(anchor, n), "month", None
+        return anchor + timedelta(days=n * (7 if m["unit"] == "week" else 1)), "day", None
+    raise ValueError(f"cannot read the date expression {text!r} (see docs/annotations.md, Dates)")
+
+
+def resolve_date(expression: str, anchor: date, tz: str, in_tz: str | None = None,
+                 tense: str = "past", invert: bool = False, zone_given: bool = False) -> ResolvedDate:
+    """Resolve `expression`, told in zone `tz` on day `anchor`, to a date stated in zone `in_tz`.
+
+    A day named without a time ("Wednesday", "June 30") is the local day where the thing happens,
+    as news writing means it, and is not moved. A day with a part of day ("early Saturday"), or
+    one whose zone the annotation gives explicitly (`zone_given`), names an instant: it moves to
+    `in_tz` by the zones' offset at the hour the part of day stands for (noon when none is given).
+    """
+    if tense not in ("past", "future"):
+        raise ValueError(f"tense must be past or future, not {tense!r}")
+    told, stated = zone(tz), zone(in_tz or tz)
+    value, precision, hour = _read(_normalise(expression), anchor, tense, invert)
+    if precision == "day" and told.key != stated.key and (hour is not None or zone_given):
+        hour = NOON if hour is None else hour
+        value = datetime(value.year, value.month, value.day, hour, tzinfo=told).astimezone(stated).date()
+    return ResolvedDate(value, precision, expression, anchor, told.key, stated.key)

@@ -1,0 +1,54 @@
+"""One error type for every mistake a user can make, each pointing back to where it was made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in an input file: the path and a 1-based line number (0 when unknown)."""
+
+    path: Path
+    line: int = 0
+
+    def __str__(self) -> str:
+        if not str(self.path) or str(self.path) == ".":
+            return ""
+        return f"{self.path}:{self.line}" if self.line else str(self.path)
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the input, said in one line."""
+
+    location: Location
+    message: str
+
+    def __str__(self) -> str:
+        where = str(self.location)
+        return f"{where}: {self.message}" if where else self.message
+
+
+class TradeKBError(Exception):
+    """A user's mistake (bad input, unknown name): reported as one line per problem, no traceback."""
+
+    def __init__(self, problems: list[Problem | str] | str):
+        if isinstance(problems, str):
+            problems = [problems]
+        located = [p if isinstance(p, Problem) else Problem(Location(Path("")), p) for p in problems]
+        self.problems = sorted(dict.fromkeys(located), key=lambda p: p.location)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class AnnotationError(TradeKBError):
+    """The annotations or articles cannot be loaded."""
+
+
+class QueryError(TradeKBError):
+    """A saved query is unknown, malformed, or given a bad parameter."""
+
+
+class ReasonerError(TradeKBError):
+    """The OWL reasoner could not run (Java missing, HermiT failed)."""

@@ -1,0 +1,82 @@
+"""Write the knowledge base for other tools: formats as values, byte-stable output, atomic writes.
+
+Turtle has no named graphs, so it gets the union of all graphs (an rdflib Dataset serialized as
+Turtle would silently drop them); TriG, N-Quads and JSON-LD keep one named graph per article.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import tempfile
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kb.errors import TradeKBError
+from kb.graph import PREFIXES, KnowledgeBase
+from kb.store import quads
+
+
+class ExportFormat(enum.Enum):
+    """An RDF serialization: value = (name, file extension, pyoxigraph format, keeps named graphs)."""
+
+    TURTLE = ("turtle", "ttl", ox.RdfFormat.TURTLE, False)
+    TRIG = ("trig", "trig", ox.RdfFormat.TRIG, True)
+    NQUADS = ("nquads", "nq", ox.RdfFormat.N_QUADS, True)
+    JSONLD = ("jsonld", "jsonld", ox.RdfFormat.JSON_LD, True)
+
+    @property
+    def label(self) -> str:
+        return self.value[0]
+
+    @property
+    def extension(self) -> str:
+        return self.value[1]
+
+    @property
+    def rdf_format(self) -> ox.RdfFormat:
+        return self.value[2]
+
+    @property
+    def media_type(self) -> str:
+        return self.rdf_format.media_type
+
+    @classmethod
+    def named(cls, name: str) -> "ExportFormat":
+        for fmt in cls:
+            if name in (fmt.label, fmt.extension):
+                return fmt
+        raise TradeKBError(f"unknown export format {name!r}; use one of {', '.join(f.label for f in cls)}")
+
+
+def serialize(kb: KnowledgeBase, fmt: ExportFormat) -> bytes:
+    """The knowledge base in `fmt`; the same graph always gives the same bytes."""
+    all_quads = quads(kb.dataset)
+    prefixes = {prefix: str(ns) for prefix, ns in PREFIXES.items()}
+    if fmt.value[3]:
+        return ox.serialize(all_quads, format=fmt.rdf_format, prefixes=prefixes)
+    triples = sorted({ox.Triple(q.subject, q.predicate, q.object) for q in all_quads},
+                     key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
+    return ox.serialize(triples, format=fmt.rdf_format, prefixes=prefixes)
+
+
+def write_atomically(path: Path, data: bytes | str) -> None:
+    """Replace `path` with `data` in one step: readers see the old file or the new, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export(kb: KnowledgeBase, fmt: ExportFormat, path: Path) -> None:
+    """Write the knowledge base to `path` in `fmt`, atomically."""
+    write_atomically(path, serialize(kb, fmt))

@@ -1,0 +1,243 @@
+"""The saved queries: a catalogue of .rq files, parameters bound as RDF terms, results as tables.
+
+A saved query is a plain SPARQL file whose comment header (`#+ ` lines, read as YAML, as grlc and
+the SIB sparql-examples do) says what it answers and which parameters it takes. A parameter is
+resolved to an RDF term (an IRI, or a name looked up among labels and aliases) and bound with a
+VALUES block built from the term's N-Triples form: the user's text is never pasted into the query.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import Literal, URIRef
+from rdflib.term import Node
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from kb.errors import Location, Problem, QueryError
+from kb.store import to_rdflib_term
+
+QUERIES_DIR = Path("queries")
+HEADER = re.compile(r"^#\+ ?(.*)$")
+WHERE_OPEN = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
+VARIABLE = re.compile(r"[?$]([A-Za-z_][A-Za-z0-9_]*)")
+NAME_LOOKUP = """
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT DISTINCT ?node ?label WHERE {
+  ?node a/rdfs:subClassOf* ?class ; rdfs:label ?label ; rdfs:label|skos:altLabel ?name .
+  FILTER(LCASE(STR(?name)) = LCASE(STR(?wanted)))
+}
+ORDER BY ?node
+"""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A query parameter: a variable the query binds to one node of `cls`."""
+
+    name: str
+    description: str
+    cls: str
+
+
+@dataclass
+class SavedQuery:
+    """One .rq file: its name (the file stem), its header, and its SPARQL text."""
+
+    name: str
+    path: Path
+    summary: str
+    description: str
+    parameters: list[Parameter]
+    text: str
+
+    @property
+    def variables(self) -> set[str]:
+        return set(VARIABLE.findall(_without_comments(self.text)))
+
+
+@dataclass
+class ResultTable:
+    """A SELECT result: column names and rows of RDF terms (None where a variable is unbound)."""
+
+    variables: list[str]
+    rows: list[tuple[Node | None, ...]] = field(default_factory=list)
+
+
+class ResultFormat(enum.Enum):
+    """Output formats of a query result: value = (name, file extension)."""
+
+    TABLE = ("table", "txt")
+    CSV = ("csv", "csv")
+    TSV = ("tsv", "tsv")
+    JSON = ("json", "srj")
+    MD = ("md", "md")
+
+    @property
+    def label(self) -> str:
+        return self.value[0]
+
+    @classmethod
+    def named(cls, name: str) -> "ResultFormat":
+        for fmt in cls:
+            if fmt.label == name:
+                return fmt
+        raise QueryError(f"unknown result format {name!r}; use one of {', '.join(f.label for f in cls)}")
+
+
+def _without_comments(text: str) -> str:
+    """The text with whole-line comments blanked (offsets kept), so headers can't match code."""
+    return "\n".join(" " * len(line) if line.lstrip().startswith("#") else line for line in text.split("\n"))
+
+
+def read_query(path: Path) -> SavedQuery:
+    """Parse one saved query file; QueryError names the file and line of a bad header."""
+    text = path.read_text(encoding="utf-8")
+    header_lines = []
+    for line in text.split("\n"):
+        m = HEADER.match(line)
+        if m:
+            header_lines.append(m.group(1))
+        elif line.strip() and not line.startswith("#"):
+            break
+    try:
+        header = YAML(typ="safe").load("\n".join(header_lines)) or {}
+    except YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise QueryError([Problem(Location(path, (mark.line + 1) if mark else 1), f"bad #+ header: {e}")]) from None
+    if not isinstance(header, dict) or "summary" not in header:
+        raise QueryError([Problem(Location(path, 1), "the #+ header must give at least a summary")])
+    params = []
+    for p in header.get("params") or []:
+        if not isinstance(p, dict) or "name" not in p:
+            raise QueryError([Problem(Location(path, 1), "each #+ params entry needs a name")])
+        params.append(Parameter(str(p["name"]), str(p.get("description", "")), str(p.get("class", ""))))
+    return SavedQuery(path.stem, path, str(header["summary"]), str(header.get("description", "")).strip(),
+                      params, text)
+
+
+def catalogue(project: Path) -> dict[str, SavedQuery]:
+    """Every saved query of the project (queries/*.rq), by name."""
+    folder = Path(project) / QUERIES_DIR
+    return {q.name: q for q in (read_query(p) for p in sorted(folder.glob("*.rq")))}
+
+
+def bind(text: str, bindings: dict[str, Node]) -> str:
+    """`text` with a VALUES block binding each variable to its term, at the top of the outer WHERE.
+
+    >>> bind("SELECT ?a WHERE { ?a ?b ?c }", {"a": URIRef("http://x/y")})
+    'SELECT ?a WHERE { VALUES (?a) { (<http://x/y>) } ?a ?b ?c }'
+    """
+    if not bindings:
+        return text
+    m = WHERE_OPEN.search(_without_comments(text))
+    if m is None:
+        raise QueryError("the query has no WHERE { ... } to bind parameters in")
+    names = sorted(bindings)
+    block = (f" VALUES ({' '.join('?' + n for n in names)}) "
+             f"{{ ({' '.join(bindings[n].n3() for n in names)}) }}")
+    return text[:m.end()] + block + text[m.end():]
+
+
+def run_sparql(store: ox.Store, text: str) -> ResultTable:
+    """Run a SELECT query on the store, over the union of its named graphs."""
+    try:
+        solutions = store.query(text, use_default_graph_as_union=True)
+    except SyntaxError as e:
+        raise QueryError(f"SPARQL syntax error: {e}") from None
+    variables = [v.value for v in solutions.variables]
+    rows = [tuple(to_rdflib_term(solution[v]) for v in variables) for solution in solutions]
+    return ResultTable(variables, rows)
+
+
+def resolve_parameter(store: ox.Store, parameter: Parameter, value: str) -> Node:
+    """The node a parameter value names: an IRI as is, or the one node of the class with that name."""
+    value = value.strip()
+    if value.startswith("<") and value.endswith(">"):
+        value = value[1:-1]
+    if re.match(r"^[a-z][a-z0-9+.-]*://", value):
+        return URIRef(value)
+    bindings = {"wanted": Literal(value)}
+    if parameter.cls:
+        bindings["class"] = URIRef(parameter.cls)
+    found = run_sparql(store, bind(NAME_LOOKUP, bindings)).rows
+    nodes = sorted({row[0] for row in found})
+    if not nodes:
+        raise QueryError(f"{parameter.name}: nothing named {value!r} (give a label, an alias or an IRI)")
+    if len(nodes) > 1:
+        raise QueryError(f"{parameter.name}: {value!r} names {len(nodes)} things ({', '.join(map(str, nodes))}); "
+                         "give an IRI")
+    return nodes[0]
+
+
+def run_query(store: ox.Store, query: SavedQuery, params: dict[str, str]) -> ResultTable:
+    """Run a saved query with its parameters (name -> IRI or name) on the embedded store."""
+    declared = {p.name: p for p in query.parameters}
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        names = ", ".join(declared) or "none"
+        raise QueryError(f"query {query.name}: unknown parameter(s) {', '.join(unknown)}; it takes {names}")
+    missing = sorted(set(declared) - set(params))
+    if missing:
+        raise QueryError(f"query {query.name}: give --param {missing[0]}=... ({declared[missing[0]].description})")
+    bindings = {name: resolve_parameter(store, declared[name], value) for name, value in params.items()}
+    return run_sparql(store, bind(query.text, bindings))
+
+
+def _cell(term: Node | None) -> str:
+    return "" if term is None else str(term)
+
+
+def format_results(table: ResultTable, fmt: ResultFormat) -> str:
+    """The result in one of the output formats (JSON is SPARQL 1.1 Query Results JSON)."""
+    if fmt is ResultFormat.JSON:
+        return json.dumps({"head": {"vars": table.variables},
+                           "results": {"bindings": [
+                               {v: _json_term(t) for v, t in zip(table.variables, row) if t is not None}
+                               for row in table.rows]}}, ensure_ascii=False, indent=1) + "\n"
+    cells = [[_cell(t) for t in row] for row in table.rows]
+    if fmt in (ResultFormat.CSV, ResultFormat.TSV):
+        out = io.StringIO()
+        if fmt is ResultFormat.CSV:
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(table.variables)
+            writer.writerows(cells)
+        else:
+            out.write("\t".join(table.variables) + "\n")
+            for row in cells:
+                out.write("\t".join(c.replace("\t", " ").replace("\n", " ") for c in row) + "\n")
+        return out.getvalue()
+    if fmt is ResultFormat.MD:
+        def esc(c: str) -> str:
+            return c.replace("|", "\\|").replace("\n", " ")
+        lines = ["| " + " | ".join(table.variables) + " |", "|" + "---|" * len(table.variables)]
+        lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in cells]
+        return "\n".join(lines) + "\n"
+    widths = [max([len(v)] + [len(row[i]) for row in cells]) for i, v in enumerate(table.variables)]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(table.variables, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines.append(f"({len(cells)} row{'s' if len(cells) != 1 else ''})")
+    return "\n".join(lines) + "\n"
+
+
+def _json_term(term: Node) -> dict:
+    if isinstance(term, URIRef):
+        return {"type": "uri", "value": str(term)}
+    if isinstance(term, Literal):
+        out = {"type": "literal", "value": str(term)}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype:
+            out["datatype"] = str(term.datatype)
+        return out
+    return {"type": "bnode", "value": str(term)}

@@ -1,0 +1,80 @@
+"""OWL reasoning with HermiT (through owlready2), kept at the edge and talking to the rest through a file.
+
+owlready2 cannot read Turtle, so the union graph is handed over as N-Triples written by rdflib, in
+a fresh owlready2 World each time. HermiT runs in Java: its heap is set by TRADEKB_JAVA_MEMORY (MB,
+default 1024) instead of owlready2's fixed 2 GB.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import Graph
+
+from kb.errors import ReasonerError
+
+JAVA_HINT = "Java is needed to run HermiT: install a Java runtime (e.g. apt-get install default-jre-headless)"
+
+
+@dataclass
+class ReasoningReport:
+    """HermiT's verdict: is the knowledge base consistent, and which classes can have no member."""
+
+    consistent: bool
+    unsatisfiable: list[str] = field(default_factory=list)
+    explanation: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.consistent and not self.unsatisfiable
+
+    def __str__(self) -> str:
+        if not self.consistent:
+            return ("inconsistent: HermiT found facts that contradict the ontology (e.g. something in two "
+                    f"disjoint classes, or two values of a functional property). {self.explanation}").strip()
+        if self.unsatisfiable:
+            return "consistent, but these classes can have no member: " + ", ".join(self.unsatisfiable)
+        return f"consistent: HermiT found no contradiction and no unsatisfiable class ({self.seconds:.1f} s)"
+
+
+def _java() -> str:
+    java = shutil.which("java")
+    if java is None:
+        raise ReasonerError(JAVA_HINT)
+    try:
+        subprocess.run([java, "-version"], capture_output=True, check=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        raise ReasonerError(JAVA_HINT + " (the java on PATH does not run)") from None
+    return java
+
+
+def reason(graph: Graph) -> ReasoningReport:
+    """Run HermiT over `graph` (ontology and data together) and report in plain words."""
+    java = _java()
+    import owlready2  # imported here: it is slow to import and only this stage needs it
+    from owlready2 import reasoning
+
+    owlready2.JAVA_EXE = java
+    reasoning.JAVA_MEMORY = int(os.environ.get("TRADEKB_JAVA_MEMORY", "1024"))
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="tradekb-reason-") as tmp:
+        path = Path(tmp) / "kb.nt"
+        graph.serialize(destination=path, format="nt", encoding="utf-8")
+        world = owlready2.World()
+        try:
+            world.get_ontology(path.as_uri()).load(format="ntriples")
+            owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
+        except owlready2.OwlReadyInconsistentOntologyError as e:
+            return ReasoningReport(False, explanation=str(e), seconds=time.perf_counter() - started)
+        except (subprocess.CalledProcessError, OSError) as e:
+            raise ReasonerError(f"HermiT failed to run: {e}") from None
+        unsatisfiable = sorted(c.iri for c in world.inconsistent_classes() if c is not owlready2.Nothing)
+        world.close()
+    return ReasoningReport(True, unsatisfiable, seconds=time.perf_counter() - started)

@@ -1,0 +1,110 @@
+"""Validate the built graph against the SHACL shapes, and point each problem back to its annotation.
+
+pySHACL is the validator of record. The graph it sees is the union of every named graph with the
+ontology, so `sh:targetClass` and `sh:class` follow rdfs:subClassOf without RDFS inference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyshacl import validate as shacl_validate
+from rdflib import RDF, RDFS, Graph, Literal, Namespace, URIRef
+from rdflib.term import Node
+
+from kb.errors import Location
+from kb.graph import KnowledgeBase
+
+SH = Namespace("http://www.w3.org/ns/shacl#")
+SHAPES_FILE = Path("ontology") / "shapes.ttl"
+
+
+@dataclass(frozen=True, order=True)
+class Violation:
+    """One SHACL result, with the annotation file and line of the node it is about."""
+
+    location: Location | None
+    focus: str
+    path: str
+    message: str
+    severity: str
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location and str(self.location) else ""
+        what = f" [{self.path}]" if self.path else ""
+        return f"{where}{self.focus}{what}: {self.message}"
+
+
+@dataclass
+class ValidationReport:
+    """The verdict and its violations, sorted by file and line."""
+
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def conforms(self) -> bool:
+        return not any(v.severity == "Violation" for v in self.violations)
+
+    def __str__(self) -> str:
+        return "\n".join(map(str, self.violations))
+
+
+def load_shapes(project: Path) -> Graph:
+    """The project's SHACL shapes (ontology/shapes.ttl)."""
+    return Graph().parse(Path(project) / SHAPES_FILE, format="turtle")
+
+
+def _short(node: Node, graph: Graph, paths: Graph | None = None) -> str:
+    inverse = paths.value(node, SH.inversePath) if paths is not None else None
+    if inverse is not None:
+        return "^" + _short(inverse, graph)
+    if isinstance(node, URIRef):
+        try:
+            return graph.namespace_manager.normalizeUri(node)
+        except Exception:
+            return str(node)
+    return str(node)
+
+
+def locate(kb: KnowledgeBase, node: Node) -> Location | None:
+    """The annotation that produced `node`, or the one its IRI nests under (a span of a report)."""
+    if not isinstance(node, URIRef):
+        return None
+    iri = str(node)
+    while iri:
+        found = kb.origin(URIRef(iri))
+        if found is not None:
+            return found
+        if "/" not in iri:
+            break
+        iri = iri.rsplit("/", 1)[0]
+    return None
+
+
+def validate_graph(data: Graph, shapes: Graph) -> Graph:
+    """pySHACL's results graph for `data` (SHACL-SPARQL constraints enabled)."""
+    _, results, _ = shacl_validate(data, shacl_graph=shapes, inference="none", advanced=True,
+                                   allow_warnings=True, iterate_rules=False)
+    return results
+
+
+def validate(kb: KnowledgeBase, shapes: Graph) -> ValidationReport:
+    """Validate the knowledge base; each violation names the annotation file and line to fix."""
+    data = kb.union()
+    results = validate_graph(data, shapes)
+    violations = []
+    for result in results.subjects(RDF.type, SH.ValidationResult):
+        focus = results.value(result, SH.focusNode)
+        path = results.value(result, SH.resultPath)
+        severity = results.value(result, SH.resultSeverity)
+        messages = sorted(str(m) for m in results.objects(result, SH.resultMessage))
+        message = messages[0] if messages else "violates a shape"
+        label = data.value(focus, RDFS.label) if focus is not None else None
+        focus_text = _short(focus, data) + (f" ({label})" if isinstance(label, Literal) else "")
+        violations.append(Violation(locate(kb, focus), focus_text,
+                                    _short(path, data, results) if path is not None else "", message,
+                                    str(severity).rsplit("#", 1)[-1]))
+    violations.sort(key=lambda v: (str(v.location.path) if v.location else "~", v.location.line if v.location else 0,
+                                   v.focus, v.path, v.message))
+    return ValidationReport(violations)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import RDF, RDFS, XSD, Dataset, Graph, Literal, Namespace, URIRef
+from rdflib import OWL, RDF, RDFS, XSD, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, ORG, PROV, SKOS, TIME
 
 from kb.annotations import Corpus, Definition, Quote, Report
@@ -25,7 +25,7 @@ KBID = Namespace("https://w3id.org/tradekb/id/")
 OA = Namespace("http://www.w3.org/ns/oa#")
 SCHEMA = Namespace("https://schema.org/")
 PREFIXES = {"tkb": TKB, "kbid": KBID, "oa": OA, "schema": SCHEMA, "dcterms": DCTERMS, "org": ORG,
-            "prov": PROV, "skos": SKOS, "time": TIME, "rdfs": RDFS, "xsd": XSD}
+            "prov": PROV, "skos": SKOS, "time": TIME, "rdf": RDF, "rdfs": RDFS, "owl": OWL, "xsd": XSD}
 
 ONTOLOGY_FILE = Path("ontology") / "tradekb.ttl"
 CLASS_OF_TYPE = {

@@ -59,6 +59,7 @@ class SavedQuery:
     description: str
     parameters: list[Parameter]
     text: str
+    lists: list[str] = field(default_factory=list)
 
     @property
     def variables(self) -> set[str]:
@@ -113,7 +114,8 @@ def read_query(path: Path) -> SavedQuery:
         header = YAML(typ="safe").load("\n".join(header_lines)) or {}
     except YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        raise QueryError([Problem(Location(path, (mark.line + 1) if mark else 1), f"bad #+ header: {e}")]) from None
+        problem = getattr(e, "problem", None) or str(e).split("\n")[0]
+        raise QueryError([Problem(Location(path, (mark.line + 1) if mark else 1), f"bad #+ header: {problem}")]) from None
     if not isinstance(header, dict) or "summary" not in header:
         raise QueryError([Problem(Location(path, 1), "the #+ header must give at least a summary")])
     params = []
@@ -122,13 +124,21 @@ def read_query(path: Path) -> SavedQuery:
             raise QueryError([Problem(Location(path, 1), "each #+ params entry needs a name")])
         params.append(Parameter(str(p["name"]), str(p.get("description", "")), str(p.get("class", ""))))
     return SavedQuery(path.stem, path, str(header["summary"]), str(header.get("description", "")).strip(),
-                      params, text)
+                      params, text, [str(c) for c in header.get("lists") or []])
 
 
 def catalogue(project: Path) -> dict[str, SavedQuery]:
     """Every saved query of the project (queries/*.rq), by name."""
     folder = Path(project) / QUERIES_DIR
-    return {q.name: q for q in (read_query(p) for p in sorted(folder.glob("*.rq")))}
+    queries, problems = {}, []
+    for path in sorted(folder.glob("*.rq")):
+        try:
+            queries[path.stem] = read_query(path)
+        except QueryError as e:
+            problems += e.problems
+    if problems:
+        raise QueryError(problems)
+    return queries
 
 
 def bind(text: str, bindings: dict[str, Node]) -> str:
@@ -190,7 +200,30 @@ def run_query(store: ox.Store, query: SavedQuery, params: dict[str, str]) -> Res
     if missing:
         raise QueryError(f"query {query.name}: give --param {missing[0]}=... ({declared[missing[0]].description})")
     bindings = {name: resolve_parameter(store, declared[name], value) for name, value in params.items()}
-    return run_sparql(store, bind(query.text, bindings))
+    return sort_lists(run_sparql(store, bind(query.text, bindings)), query.lists)
+
+
+LIST_SEPARATOR = "; "
+
+
+def sort_lists(table: ResultTable, columns: list[str]) -> ResultTable:
+    """Sort the items of each GROUP_CONCAT cell named in `columns`.
+
+    SPARQL leaves the order inside GROUP_CONCAT to the engine; sorting makes a cell the same on
+    every engine and every run.
+    """
+    indexes = [i for i, v in enumerate(table.variables) if v in columns]
+    if not indexes:
+        return table
+    rows = []
+    for row in table.rows:
+        cells = list(row)
+        for i in indexes:
+            if isinstance(cells[i], Literal):
+                items = sorted(set(str(cells[i]).split(LIST_SEPARATOR)), key=lambda s: (s.casefold(), s))
+                cells[i] = Literal(LIST_SEPARATOR.join(items))
+        rows.append(tuple(cells))
+    return ResultTable(table.variables, rows)
 
 
 def _cell(term: Node | None) -> str:

@@ -70,11 +70,14 @@ def reason(graph: Graph) -> ReasoningReport:
         world = owlready2.World()
         try:
             world.get_ontology(path.as_uri()).load(format="ntriples")
-            owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
+            # xsd:date is outside the OWL 2 datatype map: HermiT skips those values (SHACL checks them)
+            owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0,
+                                           ignore_unsupported_datatypes=True)
         except owlready2.OwlReadyInconsistentOntologyError as e:
             return ReasoningReport(False, explanation=str(e), seconds=time.perf_counter() - started)
-        except (subprocess.CalledProcessError, OSError) as e:
-            raise ReasonerError(f"HermiT failed to run: {e}") from None
+        except (owlready2.OwlReadyJavaError, subprocess.CalledProcessError, OSError) as e:
+            lines = [line for line in str(e).splitlines() if line.strip()]
+            raise ReasonerError(f"HermiT failed: {lines[1] if len(lines) > 1 else e}") from None
         unsatisfiable = sorted(c.iri for c in world.inconsistent_classes() if c is not owlready2.Nothing)
         world.close()
     return ReasoningReport(True, unsatisfiable, seconds=time.perf_counter() - started)

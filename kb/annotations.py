@@ -202,6 +202,11 @@ class _Collector:
         self.problems.append(Problem(location, message))
 
 
+def _a(noun: str) -> str:
+    """The noun with its indefinite article: "an actor", "a meeting"."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def _line(node: Any, key: Any = None, fallback: int = 0) -> int:
     """1-based line of a mapping (or of one of its keys) in its YAML file."""
     try:
@@ -226,7 +231,7 @@ def find_quote(text: str, spec: Any) -> Quote:
     if unknown:
         raise ValueError(f"unknown quote key(s) {', '.join(sorted(map(str, unknown)))}; use {', '.join(sorted(QUOTE_KEYS))}")
     exact, prefix, suffix = spec["exact"], spec.get("prefix") or "", spec.get("suffix") or ""
-    starts = [m.start() for m in re.finditer(re.escape(exact), text)]
+    starts = [m.start() for m in re.finditer(f"(?={re.escape(exact)})", text)]  # overlapping ones too
     if not starts:
         raise ValueError(f"quote not found in the article: \"{exact}\"{_near_miss(text, exact)}")
     starts = [s for s in starts if text[max(0, s - len(prefix)):s] == prefix
@@ -348,6 +353,8 @@ class _Loader:
             if kind is None:
                 self.out.add(at, f"article: unknown key {key!r}; keys are {', '.join(ARTICLE_KEYS)}")
             elif key == "title":
+                if value is None:  # the text prints no headline
+                    continue
                 quotes = self._quotes(article, value, at)
                 article.title = quotes[0] if quotes else None
             elif key == "date_evidence":
@@ -509,10 +516,10 @@ class _Loader:
                 if definition is None:
                     self.out.add(where, f"{what}: unknown id {target!r}")
                 elif definition.section not in ref.sections:
-                    wanted = " or ".join(s.rstrip("s") for s in ref.sections)
-                    self.out.add(where, f"{what}: {target} is a {definition.section.rstrip('s')}, not a {wanted}")
+                    wanted = " or ".join(_a(s.rstrip("s")) for s in ref.sections)
+                    self.out.add(where, f"{what}: {target} is {_a(definition.section.rstrip('s'))}, not {wanted}")
                 elif ref.types and definition.type not in ref.types:
-                    self.out.add(where, f"{what}: {target} is a {definition.type}, not a {' or '.join(ref.types)}")
+                    self.out.add(where, f"{what}: {target} is {_a(definition.type)}, not {' or '.join(map(_a, ref.types))}")
 
     def _check_aliases(self) -> None:
         for fact, aliases in self.aliases.items():
@@ -529,7 +536,7 @@ class _Loader:
                              "with its definition keys, or in registry.yaml)")
                 continue
             if definition.section != report.section:
-                self.out.add(report.location, f"{report.fact} is a {definition.section.rstrip('s')}, "
+                self.out.add(report.location, f"{report.fact} is {_a(definition.section.rstrip('s'))}, "
                              f"reported under {report.section}")
                 continue
             if report.section == "actors":

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdflib import OWL, RDF, RDFS, XSD, Dataset, Graph, Literal, Namespace, URIRef
+from rdflib.compare import to_canonical_graph
 from rdflib.namespace import DCTERMS, ORG, PROV, SKOS, TIME
 
 from kb.annotations import Corpus, Definition, Quote, Report
@@ -99,8 +100,12 @@ class KnowledgeBase:
 
 
 def load_ontology(project: Path) -> Graph:
-    """The project's ontology (ontology/tradekb.ttl)."""
-    return Graph().parse(Path(project) / ONTOLOGY_FILE, format="turtle")
+    """The project's ontology (ontology/tradekb.ttl), its blank nodes canonically named.
+
+    Canonical labels (a hash of each blank node's surroundings) keep exports byte-identical
+    from one build to the next, where a parser would mint new random labels every time.
+    """
+    return to_canonical_graph(Graph().parse(Path(project) / ONTOLOGY_FILE, format="turtle"))
 
 
 class _Builder:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import Literal, URIRef
-from rdflib.term import Node
+from rdflib.term import Node, _is_valid_uri
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -175,6 +175,8 @@ def resolve_parameter(store: ox.Store, parameter: Parameter, value: str) -> Node
     if value.startswith("<") and value.endswith(">"):
         value = value[1:-1]
     if re.match(r"^[a-z][a-z0-9+.-]*://", value):
+        if not _is_valid_uri(value):
+            raise QueryError(f"{parameter.name}: {value!r} is not a valid IRI")
         return URIRef(value)
     bindings = {"wanted": Literal(value)}
     if parameter.cls:

@@ -94,7 +94,8 @@ def validate(kb: KnowledgeBase, shapes: Graph) -> ValidationReport:
     data = kb.union()
     results = validate_graph(data, shapes)
     violations = []
-    for result in results.subjects(RDF.type, SH.ValidationResult):
+    # only the report's own results: nested ones (sh:detail) restate a top-level result
+    for result in results.objects(None, SH.result):
         focus = results.value(result, SH.focusNode)
         path = results.value(result, SH.resultPath)
         severity = results.value(result, SH.resultSeverity)

@@ -1,0 +1,38 @@
+"""Shared fixtures: a tiny, valid tradekb project copied into a temporary directory."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+MINI = Path(__file__).resolve().parent / "fixtures" / "mini"
+
+
+def make_mini_project(target: Path) -> Path:
+    """Copy tests/fixtures/mini and the repository's ontology/ into `target`; return `target`."""
+    shutil.copytree(MINI, target, dirs_exist_ok=True)
+    shutil.copytree(REPO / "ontology", target / "ontology", dirs_exist_ok=True)
+    return target
+
+
+@pytest.fixture
+def mini_project(tmp_path: Path) -> Path:
+    """A fresh copy of the mini project (seeds/ and ontology/) that a test may break at will."""
+    return make_mini_project(tmp_path / "mini")
+
+
+@pytest.fixture(scope="session")
+def seed_kb():
+    """The knowledge base built from the repository's own five articles (read-only: do not modify)."""
+    from kb.pipeline import load_knowledge_base
+    return load_knowledge_base(REPO)
+
+
+@pytest.fixture(scope="session")
+def seed_store(seed_kb):
+    """The seed knowledge base in the embedded Oxigraph store."""
+    from kb.store import open_store
+    return open_store(seed_kb)

@@ -1,0 +1,123 @@
+"""The command line (kb.cli.cli) on the mini project: exit codes, one line per problem, no tracebacks."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kb.cli import cli
+
+LOCATED = re.compile(r"^(?P<path>\S+?):(?P<line>\d+): (?P<message>.+)$")
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def edit(project: Path, name: str, old: str, new: str) -> None:
+    path = project / "seeds" / name
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def line_of(project: Path, name: str, needle: str) -> int:
+    lines = (project / "seeds" / name).read_text(encoding="utf-8").splitlines()
+    [line] = [n for n, text in enumerate(lines, 1) if needle in text]
+    return line
+
+
+def test_validate_mini_project_conforms(mini_project):
+    result = run("-C", str(mini_project), "validate")
+    assert result.exit_code == 0, result.output
+    assert "conforms" in result.stderr
+    assert result.stdout == ""
+
+
+def test_broken_annotations_exit_2_with_one_line_per_problem(mini_project):
+    edit(mini_project, "a01_mini.yaml", "    speaker: park-min-jun\n", "    speaker: kim-nobody\n")
+    edit(mini_project, "a02_mini.yaml", 'quote: "a charge Tokyo rejects"', 'quote: "a charge Tokyo denies"')
+    result = run("-C", str(mini_project), "validate")
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, lines
+    located = [LOCATED.match(line) for line in lines]
+    assert all(located), lines
+    got = sorted((Path(m["path"]).name, int(m["line"])) for m in located)
+    assert got == [("a01_mini.yaml", line_of(mini_project, "a01_mini.yaml", "kim-nobody")),
+                   ("a02_mini.yaml", line_of(mini_project, "a02_mini.yaml", "a charge Tokyo denies"))]
+    assert "unknown id 'kim-nobody'" in result.stderr
+    assert "quote not found" in result.stderr
+
+
+def test_broken_annotations_from_the_real_entry_point_print_no_traceback(mini_project):
+    edit(mini_project, "a01_mini.yaml", "  published: 2019-07-13\n", "  published: 2019-13-45\n")
+    done = subprocess.run([sys.executable, "-m", "kb.cli", "-C", str(mini_project), "validate"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    [line] = done.stderr.splitlines()
+    match = LOCATED.match(line)
+    assert match and Path(match["path"]).name == "a01_mini.yaml"
+    assert int(match["line"]) == line_of(mini_project, "a01_mini.yaml", "published:")
+    assert "not a real date" in match["message"]
+
+
+def test_unreported_registry_entity_is_a_shacl_violation_exit_1(mini_project):
+    edit(mini_project, "registry.yaml", "  - {id: laura-bennett,",
+         "  - {id: ghost-official, type: Person, label: Ghost Official}\n  - {id: laura-bennett,")
+    result = run("-C", str(mini_project), "validate")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    [line] = result.stdout.splitlines()
+    match = LOCATED.match(line)
+    assert match, line
+    assert Path(match["path"]).name == "registry.yaml"
+    assert int(match["line"]) == line_of(mini_project, "registry.yaml", "ghost-official")
+    assert "ghost-official" in match["message"] and "no article reports this" in match["message"]
+    assert "1 violation(s)" in result.stderr
+
+
+def test_shacl_violation_names_the_article_annotation_line(mini_project):
+    # A statement defined in a01 turned into a denial that denies nothing (DenialShape).
+    edit(mini_project, "a01_mini.yaml", "    mode: direct-quote\n", "    mode: denial\n")
+    result = run("-C", str(mini_project), "validate")
+    assert result.exit_code == 1, result.output
+    [line] = result.stdout.splitlines()
+    match = LOCATED.match(line)
+    assert match and Path(match["path"]).name == "a01_mini.yaml", line
+    assert int(match["line"]) == line_of(mini_project, "a01_mini.yaml", "- id: park-constructive-role")
+    assert "denies" in match["message"]
+
+
+def test_missing_project_is_bad_input(tmp_path):
+    result = run("-C", str(tmp_path / "nowhere"), "validate")
+    assert result.exit_code == 2
+    assert "no seeds directory" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_every_command_is_listed_in_the_group_help():
+    result = run("--help")
+    assert result.exit_code == 0
+    assert set(cli.commands) >= {"build", "validate", "reason", "query", "export"}
+    for name in cli.commands:
+        assert re.search(rf"^\s+{name}\s", result.output, re.MULTILINE), name
+
+
+@pytest.mark.parametrize("name", sorted(cli.commands))
+def test_every_command_has_help(name, tmp_path):
+    # --help must not need a project: point -C at an empty directory.
+    result = run("-C", str(tmp_path), name, "--help")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Usage: cli {name} [OPTIONS]")
+    assert "--help" in result.output
+    summary = cli.commands[name].help.strip().splitlines()[0]
+    assert summary[:40] in " ".join(result.output.split())

@@ -1,0 +1,181 @@
+"""Saved queries: catalogue drift, parameter binding, and golden answers on the seed KB."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Literal, URIRef
+
+from kb.errors import QueryError
+from kb.graph import KBID
+from kb.queries import (Parameter, ResultFormat, bind, catalogue, format_results, read_query,
+                        resolve_parameter, run_query, run_sparql)
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = Path(__file__).parent / "golden"
+QUERIES = catalogue(ROOT)
+REQUIRED = {
+    "actors": ["label", "type", "aliases"],
+    "roles": ["actor", "title", "organization", "sources"],
+    "meetings": ["meeting", "label", "status", "date", "place", "participants", "sources"],
+    "meetings-of": ["meeting", "label", "status", "date", "place", "participants", "sources"],
+    "measures": ["measure", "label", "imposer", "target", "status", "announced", "effective", "products", "sources"],
+    "statements": ["statement", "speaker", "date", "mode", "quote", "sources"],
+    "statements-by": ["statement", "speaker", "date", "mode", "quote", "sources"],
+    "timeline": ["date", "kind", "label", "status", "sources"],
+    "reports": ["fact", "kind", "label", "source", "published", "status", "date", "quote"],
+    "corroboration": ["fact", "kind", "label", "n_sources", "n_independent", "sources"],
+    "conflicts": ["subject", "property", "value_a", "sources_a", "quote_a", "value_b", "sources_b", "quote_b"],
+    "pending": ["meeting", "label", "status"],
+}
+# Golden files for the parametrised queries: file name -> (query, parameters)
+PARAMETRISED = {
+    "meetings-of--kim-hyun-chong": ("meetings-of", {"actor": "Kim Hyun-chong"}),
+    "statements-by--kim-hyun-chong": ("statements-by", {"actor": "kim hyun-chong"}),
+    "statements-by--gov-jp": ("statements-by", {"actor": "Tokyo"}),
+}
+
+
+def rows(store: ox.Store, name: str, params: dict[str, str] | None = None) -> list[dict[str, str]]:
+    text = format_results(run_query(store, QUERIES[name], params or {}), ResultFormat.CSV)
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_the_required_queries_exist_with_their_columns(seed_store):
+    for name, columns in REQUIRED.items():
+        assert name in QUERIES, f"queries/{name}.rq is missing"
+        table = run_query(seed_store, QUERIES[name], {p.name: "Kim Hyun-chong" for p in QUERIES[name].parameters})
+        assert table.variables[:len(columns)] == columns, name
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_header_parameters_and_lists_match_the_query(name):
+    query = QUERIES[name]
+    assert query.summary and query.description
+    for parameter in query.parameters:
+        assert parameter.name in query.variables, f"{name}: parameter {parameter.name} is not a variable"
+        assert parameter.description
+    projected = run_sparql(ox.Store(), query.text).variables
+    for column in query.lists:
+        assert column in projected, f"{name}: lists names {column}, which the query does not return"
+
+
+@pytest.mark.parametrize("name", sorted(n for n, q in QUERIES.items() if not q.parameters))
+def test_golden(name, seed_store):
+    """Each answer on the seed KB equals the golden CSV that was checked by hand."""
+    expected = (GOLDEN / f"{name}.csv").read_text(encoding="utf-8")
+    actual = format_results(run_query(seed_store, QUERIES[name], {}), ResultFormat.CSV)
+    assert actual == expected
+
+
+@pytest.mark.parametrize("golden", sorted(PARAMETRISED))
+def test_golden_parametrised(golden, seed_store):
+    name, params = PARAMETRISED[golden]
+    expected = (GOLDEN / f"{golden}.csv").read_text(encoding="utf-8")
+    assert format_results(run_query(seed_store, QUERIES[name], params), ResultFormat.CSV) == expected
+
+
+def test_every_saved_query_has_a_golden_file():
+    goldens = {p.stem for p in GOLDEN.glob("*.csv")}
+    plain = {n for n, q in QUERIES.items() if not q.parameters}
+    assert plain <= goldens
+    assert {q for q, _ in PARAMETRISED.values()} == {n for n, q in QUERIES.items() if q.parameters}
+
+
+def test_meetings_of_kim_lists_his_talks_with_mulvaney(seed_store):
+    """The issue's own example: held, 2019-07-10, reported by 000 and 001."""
+    found = [r for r in rows(seed_store, "meetings-of", {"actor": "Kim Hyun-chong"})
+             if "Mick Mulvaney" in r["participants"]]
+    assert len(found) == 1
+    talks = found[0]
+    assert (talks["status"], talks["date"]) == ("held", "2019-07-10")
+    assert talks["sources"] == "000_f0205f4675e93af6; 001_3b887b2a4a309624"
+
+
+@pytest.mark.parametrize("value", ["Kim Hyun-chong", "KIM HYUN-CHONG", "김현종", str(KBID["kim-hyun-chong"]),
+                                   f"<{KBID['kim-hyun-chong']}>"])
+def test_a_parameter_is_a_label_an_alias_or_an_iri(seed_store, value):
+    assert rows(seed_store, "meetings-of", {"actor": value}) == rows(seed_store, "meetings-of",
+                                                                     {"actor": "Kim Hyun-chong"})
+
+
+def test_a_misspelling_in_the_text_finds_the_person(seed_store):
+    assert rows(seed_store, "statements-by", {"actor": "Mulvane"}) == \
+        rows(seed_store, "statements-by", {"actor": "Mick Mulvaney"})
+
+
+def test_a_parameter_is_never_pasted_into_the_query(seed_store):
+    with pytest.raises(QueryError, match="nothing named"):
+        run_query(seed_store, QUERIES["meetings-of"], {"actor": 'x")) } } SELECT * WHERE { ?s ?p ?o } #'})
+
+
+def test_binding_uses_a_values_block_with_the_terms_n3():
+    text = bind("PREFIX x: <http://x/#>\n# WHERE { in a comment\nSELECT ?a WHERE { ?a ?b ?c }",
+                {"a": Literal('say "hi" } #')})
+    assert text.endswith('SELECT ?a WHERE { VALUES (?a) { ("say \\"hi\\" } #") } ?a ?b ?c }')
+    found = run_sparql(ox.Store(), bind("SELECT ?a WHERE { }", {"a": Literal('say "hi" } #')}))
+    assert [str(row[0]) for row in found.rows] == ['say "hi" } #']
+
+
+def test_an_iri_parameter_must_be_a_valid_iri(seed_store):
+    with pytest.raises(QueryError, match="not a valid IRI"):
+        run_query(seed_store, QUERIES["meetings-of"], {"actor": 'http://x/"y'})
+
+
+def test_unknown_and_missing_parameters_are_errors(seed_store):
+    with pytest.raises(QueryError, match="unknown parameter"):
+        run_query(seed_store, QUERIES["meetings"], {"actor": "Kim"})
+    with pytest.raises(QueryError, match="--param actor"):
+        run_query(seed_store, QUERIES["meetings-of"], {})
+
+
+def test_an_ambiguous_name_asks_for_an_iri(seed_store):
+    """"Washington" is both the U.S. government (as a metonym) and the city."""
+    anything = Parameter("thing", "any node", "")
+    with pytest.raises(QueryError, match="names 2 things.*give an IRI"):
+        resolve_parameter(seed_store, anything, "Washington")
+    actor = QUERIES["meetings-of"].parameters[0]
+    assert resolve_parameter(seed_store, actor, "Washington") == KBID["gov-us"]
+
+
+def test_conflicts_has_the_real_disagreements_and_not_the_false_ones(seed_store):
+    conflicts = rows(seed_store, "conflicts")
+    acting = {(r["fact"].rsplit("/", 1)[1], r["sources_a"], r["sources_b"]) for r in conflicts
+              if r["property"] == "acting"}
+    assert ("mulvaney-chief-of-staff", "000_f0205f4675e93af6", "001_3b887b2a4a309624") in acting
+    assert any(f == "knapper-deputy-assistant-secretary" and a == "001_3b887b2a4a309624" for f, a, _ in acting)
+    # Friday in Washington (000) and early Saturday KST (001) are one instant: no date conflict
+    assert not [r for r in conflicts if r["fact"].endswith("/kim-kupperman-talks") and r["property"] == "date"]
+
+
+def test_wire_copies_are_one_independent_source(seed_store):
+    corroboration = {r["fact"].rsplit("/", 1)[1]: r for r in rows(seed_store, "corroboration")}
+    offer = corroboration["kim-trilateral-offer"]
+    assert int(offer["n_sources"]) > int(offer["n_independent"])  # 003 cites Yonhap, which is 000's wire
+
+
+def test_result_formats(seed_store):
+    table = run_query(seed_store, QUERIES["meetings-of"], {"actor": "Mick Mulvaney"})
+    import json
+    data = json.loads(format_results(table, ResultFormat.JSON))
+    assert data["head"]["vars"] == table.variables
+    assert len(data["results"]["bindings"]) == len(table.rows)
+    assert data["results"]["bindings"][0]["meeting"]["type"] == "uri"
+    tsv = format_results(table, ResultFormat.TSV).splitlines()
+    assert tsv[0].split("\t") == table.variables and len(tsv) == len(table.rows) + 1
+    md = format_results(table, ResultFormat.MD).splitlines()
+    assert md[0].startswith("| meeting |") and len(md) == len(table.rows) + 2
+    text = format_results(table, ResultFormat.TABLE)
+    assert text.rstrip().endswith(f"({len(table.rows)} row{'s' if len(table.rows) != 1 else ''})")
+
+
+def test_a_bad_header_names_the_file(tmp_path):
+    bad = tmp_path / "bad.rq"
+    bad.write_text("#+ summary: one: two\nSELECT * WHERE { ?s ?p ?o }\n", encoding="utf-8")
+    with pytest.raises(QueryError) as e:
+        read_query(bad)
+    assert str(e.value).startswith(f"{bad}:1: bad #+ header")

@@ -121,3 +121,9 @@ def test_every_command_has_help(name, tmp_path):
     assert "--help" in result.output
     summary = cli.commands[name].help.strip().splitlines()[0]
     assert summary[:40] in " ".join(result.output.split())
+
+
+def test_every_command_is_in_the_readme():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for name in cli.commands:
+        assert f"tradekb {name}" in readme, f"README does not mention `tradekb {name}`"

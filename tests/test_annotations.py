@@ -372,3 +372,17 @@ def test_several_problems_are_all_reported(mini_project):
 
 def test_no_seeds_directory(tmp_path):
     assert_problem(single_problem(tmp_path), "seeds", 0, "no seeds directory")
+
+
+def test_an_article_without_a_headline_has_no_title(mini_project):
+    edit(mini_project, "a01_mini.yaml", 'title: "Seoul asks Washington to help end export row with Japan"',
+         "title: null")
+    kb = load_knowledge_base(mini_project)
+    article = KBID["article/a01_mini"]
+    assert (article, URIRef("http://purl.org/dc/terms/title"), None) not in kb.union()
+
+
+def test_overlapping_repeats_are_ambiguous():
+    with pytest.raises(ValueError, match="occurs 2 times"):
+        find_quote("ha ha ha", "ha ha")
+    assert find_quote("ha ha ha", {"exact": "ha ha", "occurrence": 2}).start == 3

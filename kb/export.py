@@ -15,7 +15,6 @@ import pyoxigraph as ox
 
 from kb.errors import TradeKBError
 from kb.graph import PREFIXES, KnowledgeBase
-from kb.store import quads
 
 
 class ExportFormat(enum.Enum):
@@ -52,13 +51,10 @@ class ExportFormat(enum.Enum):
 
 def serialize(kb: KnowledgeBase, fmt: ExportFormat) -> bytes:
     """The knowledge base in `fmt`; the same graph always gives the same bytes."""
-    all_quads = quads(kb.dataset)
     prefixes = {prefix: str(ns) for prefix, ns in PREFIXES.items()}
     if fmt.value[3]:
-        return ox.serialize(all_quads, format=fmt.rdf_format, prefixes=prefixes)
-    triples = sorted({ox.Triple(q.subject, q.predicate, q.object) for q in all_quads},
-                     key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
-    return ox.serialize(triples, format=fmt.rdf_format, prefixes=prefixes)
+        return ox.serialize(kb.quads, format=fmt.rdf_format, prefixes=prefixes)
+    return ox.serialize(kb.triples(), format=fmt.rdf_format, prefixes=prefixes)
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:

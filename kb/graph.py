@@ -10,16 +10,21 @@ reports), `id/graph/ontology` (the ontology, so that the export is self-containe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from datetime import datetime, time, timezone
+from functools import cached_property, lru_cache
 from pathlib import Path
 
+import pyoxigraph as ox
+
 from rdflib import OWL, RDF, RDFS, XSD, Dataset, Graph, Literal, Namespace, URIRef
+from rdflib.term import Node
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import DCTERMS, ORG, PROV, SKOS, TIME
 
 from kb.annotations import Corpus, Definition, Quote, Report
-from kb.dates import PRECISIONS, ResolvedDate
+from kb.dates import PRECISIONS, ResolvedDate, zone
 from kb.errors import Location
+from kb.terms import to_oxigraph_term, to_rdflib_term
 
 TKB = Namespace("https://w3id.org/tradekb/ontology#")
 KBID = Namespace("https://w3id.org/tradekb/id/")
@@ -78,22 +83,49 @@ def graph_iri(name: str) -> URIRef:
     return KBID[f"graph/{name}"]
 
 
-@dataclass
 class KnowledgeBase:
-    """The built graph, and where in the annotations each of its nodes came from."""
+    """The built graph as quads (one named graph per article), and where each node came from.
 
-    dataset: Dataset
-    origins: dict[URIRef, Location] = field(default_factory=dict)
+    The quads are the source of truth, in pyoxigraph terms, in a deterministic order: the embedded
+    store, the exports and the SHACL engines are all fed from them. An rdflib view is made on
+    demand for pySHACL and for users of rdflib's API.
+    """
+
+    def __init__(self, quads: list[ox.Quad], origins: dict[URIRef, Location]) -> None:
+        self.quads = quads
+        self.origins = origins
+
+    def __len__(self) -> int:
+        return len(self.quads)
+
+    @property
+    def graph_names(self) -> list[str]:
+        return sorted({q.graph_name.value for q in self.quads if isinstance(q.graph_name, ox.NamedNode)})
+
+    @cached_property
+    def dataset(self) -> Dataset:
+        """An rdflib Dataset with the same named graphs (built once, on first use)."""
+        dataset = Dataset()
+        for prefix, namespace in PREFIXES.items():
+            dataset.bind(prefix, namespace)
+        for name in self.graph_names:
+            graph = dataset.graph(URIRef(name))
+            graph.addN((to_rdflib_term(q.subject), to_rdflib_term(q.predicate), to_rdflib_term(q.object), graph)
+                       for q in self.quads if q.graph_name.value == name)
+        return dataset
 
     def union(self) -> Graph:
-        """All named graphs merged into one plain graph (what Turtle, SHACL and HermiT see)."""
+        """All named graphs merged into a new plain rdflib graph (what Turtle, SHACL and HermiT see)."""
         merged = Graph()
         for prefix, namespace in PREFIXES.items():
             merged.bind(prefix, namespace)
-        for graph in self.dataset.graphs():
-            for triple in graph:
-                merged.add(triple)
+        merged.addN((to_rdflib_term(q.subject), to_rdflib_term(q.predicate), to_rdflib_term(q.object), merged)
+                    for q in self.quads)
         return merged
+
+    def triples(self) -> list[ox.Triple]:
+        """The union as pyoxigraph triples, without duplicates, in a stable order."""
+        return list(dict.fromkeys(ox.Triple(q.subject, q.predicate, q.object) for q in self.quads))
 
     def origin(self, node: URIRef) -> Location | None:
         return self.origins.get(node)
@@ -108,19 +140,34 @@ def load_ontology(project: Path) -> Graph:
     return to_canonical_graph(Graph().parse(Path(project) / ONTOLOGY_FILE, format="turtle"))
 
 
+class _NamedGraph:
+    """Collects one named graph's triples as pyoxigraph quads (cheaper than an rdflib store)."""
+
+    def __init__(self, name: URIRef, out: list[ox.Quad], convert) -> None:
+        self.name = convert(name)
+        self.out = out
+        self.convert = convert
+
+    def add(self, triple: tuple[Node, Node, Node]) -> None:
+        s, p, o = triple
+        self.out.append(ox.Quad(self.convert(s), self.convert(p), self.convert(o), self.name))
+
+
 class _Builder:
     def __init__(self, corpus: Corpus, ontology: Graph) -> None:
         self.corpus = corpus
-        self.dataset = Dataset()
-        for prefix, namespace in PREFIXES.items():
-            self.dataset.bind(prefix, namespace)
+        self.quads: list[ox.Quad] = []
+        self.graphs: dict[str, _NamedGraph] = {}
         self.origins: dict[URIRef, Location] = {}
-        ontology_graph = self.dataset.graph(graph_iri("ontology"))
-        for triple in ontology:
+        self.convert = lru_cache(maxsize=None)(to_oxigraph_term)
+        ontology_graph = self.graph("ontology")
+        for triple in sorted(ontology):
             ontology_graph.add(triple)
 
-    def graph(self, name: str) -> Graph:
-        return self.dataset.graph(graph_iri(name))
+    def graph(self, name: str) -> _NamedGraph:
+        if name not in self.graphs:
+            self.graphs[name] = _NamedGraph(graph_iri(name), self.quads, self.convert)
+        return self.graphs[name]
 
     def build(self) -> KnowledgeBase:
         for stem in sorted(self.corpus.articles):
@@ -131,7 +178,9 @@ class _Builder:
             self.report(report)
         for fact in sorted(self.corpus.definitions):
             self.summary(self.corpus.definitions[fact])
-        return KnowledgeBase(self.dataset, self.origins)
+        order = {name: i for i, name in enumerate(sorted(str(g.name.value) for g in self.graphs.values()))}
+        self.quads.sort(key=lambda q: order[q.graph_name.value])  # stable: emission order within a graph
+        return KnowledgeBase(self.quads, self.origins)
 
     def article(self, stem: str) -> None:
         article = self.corpus.articles[stem]
@@ -265,8 +314,11 @@ class _Builder:
                 g.add((node, TKB.datePrecision, PRECISION_UNIT[best.precision]))
 
     def _recency(self, r: Report) -> tuple:
+        """Order reports by when their article appeared: its day at noon in its own zone, so that
+        11 July in Seoul comes before 11 July in Washington."""
         article = self.corpus.articles[r.article]
-        return (article.published or "", r.article)
+        noon = datetime.combine(article.published, time(12), tzinfo=zone(article.timezone))
+        return (noon.astimezone(timezone.utc), r.article)
 
 
 def build_graph(corpus: Corpus, ontology: Graph) -> KnowledgeBase:

@@ -46,15 +46,14 @@ def build(project: Path, run_reasoner: bool = True, say: Callable[[str], None] =
     """Run the whole job on the project and write build/; raises InvalidKnowledgeBase on a bad graph."""
     project = Path(project)
     kb = load_knowledge_base(project)
-    union = kb.union()
-    say(f"built the graph: {len(union)} triples in {len(list(kb.dataset.graphs())) - 1} named graphs")
+    say(f"built the graph: {len(kb.triples())} triples in {len(kb.graph_names)} named graphs")
     report = validate(kb, load_shapes(project))
     if not report.conforms:
         raise InvalidKnowledgeBase([str(v) for v in report.violations])
     say("SHACL: the graph conforms to ontology/shapes.ttl")
     reasoning = None
     if run_reasoner:
-        reasoning = reason(union)
+        reasoning = reason(kb.union())
         if not reasoning.ok:
             raise InvalidKnowledgeBase(f"HermiT: {reasoning}")
         say(f"HermiT: {reasoning}")
@@ -70,5 +69,5 @@ def build(project: Path, run_reasoner: bool = True, say: Callable[[str], None] =
         outputs[build_dir / f"{EXPORT_NAME}.{fmt.extension}"] = serialize(kb, fmt)
     for path, data in sorted(outputs.items()):
         write_atomically(path, data)
-    return BuildResult(len(union), report, reasoning, sorted(outputs))
+    return BuildResult(len(kb), report, reasoning, sorted(outputs))
 

@@ -23,7 +23,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from kb.errors import Location, Problem, QueryError
-from kb.store import to_rdflib_term
+from kb.terms import to_rdflib_term
 
 QUERIES_DIR = Path("queries")
 HEADER = re.compile(r"^#\+ ?(.*)$")

@@ -14,12 +14,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.constructor import RoundTripConstructor
-from ruamel.yaml.error import MarkedYAMLError
 
 from kb.dates import ResolvedDate, resolve_date, zone
 from kb.errors import AnnotationError, Location, Problem
+from kb.yamlfile import LineDict, MarkedYAMLError, load_yaml
 
 REGISTRY = "registry.yaml"
 CONTEXT_CHARS = 32  # prefix/suffix length recorded in a TextQuoteSelector
@@ -179,19 +177,6 @@ class Corpus:
         return [r for r in self.reports if r.fact == fact]
 
 
-class _StringDates(RoundTripConstructor):
-    """Keep YAML timestamps as text, so that a bad date is reported with its line, not a traceback."""
-
-
-_StringDates.add_constructor("tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str)
-
-
-def _yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.Constructor = _StringDates
-    return yaml
-
-
 class _Collector:
     """Gathers problems so that one run reports all of them."""
 
@@ -208,13 +193,10 @@ def _a(noun: str) -> str:
 
 
 def _line(node: Any, key: Any = None, fallback: int = 0) -> int:
-    """1-based line of a mapping (or of one of its keys) in its YAML file."""
-    try:
-        if key is not None:
-            return node.lc.key(key)[0] + 1
-        return node.lc.line + 1
-    except (AttributeError, KeyError, TypeError):
-        return fallback
+    """1-based line of a mapping or sequence (or of one of a mapping's keys) in its YAML file."""
+    if key is not None and isinstance(node, LineDict):
+        return node.line_of(key, fallback)
+    return getattr(node, "line", 0) or fallback
 
 
 def find_quote(text: str, spec: Any) -> Quote:
@@ -299,7 +281,7 @@ class _Loader:
 
     def _load_file(self, path: Path, text_path: Path | None) -> None:
         try:
-            data = _yaml().load(path.read_text(encoding="utf-8"))
+            data = load_yaml(path.read_text(encoding="utf-8"))
         except MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             line = mark.line + 1 if mark else 0

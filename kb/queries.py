@@ -19,11 +19,10 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Literal, URIRef
 from rdflib.term import Node, _is_valid_uri
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
 from kb.errors import Location, Problem, QueryError
 from kb.terms import to_rdflib_term
+from kb.yamlfile import YAMLError, load_yaml
 
 QUERIES_DIR = Path("queries")
 HEADER = re.compile(r"^#\+ ?(.*)$")
@@ -111,7 +110,7 @@ def read_query(path: Path) -> SavedQuery:
         elif line.strip() and not line.startswith("#"):
             break
     try:
-        header = YAML(typ="safe").load("\n".join(header_lines)) or {}
+        header = load_yaml("\n".join(header_lines)) or {}
     except YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or str(e).split("\n")[0]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from kb.errors import AnnotationError, QueryError, ReasonerError, TradeKBError
+from kb.errors import AnnotationError, QueryError, DependencyError, TradeKBError
 
 EXIT_INVALID, EXIT_BAD_INPUT, EXIT_MISSING_DEPENDENCY = 1, 2, 3
 
@@ -22,7 +22,7 @@ def _fail(error: TradeKBError) -> None:
     from kb.pipeline import InvalidKnowledgeBase
     if isinstance(error, InvalidKnowledgeBase):
         raise SystemExit(EXIT_INVALID)
-    if isinstance(error, ReasonerError):
+    if isinstance(error, DependencyError):
         raise SystemExit(EXIT_MISSING_DEPENDENCY)
     raise SystemExit(EXIT_BAD_INPUT)
 
@@ -51,24 +51,33 @@ def _say(message: str) -> None:
     click.echo(message, err=True)
 
 
+SHACL_OPTION = click.option(
+    "--shacl", "engine", type=click.Choice(["auto", "pyshacl", "jena"]), default="auto", show_default=True,
+    help="SHACL engine: pyshacl (the validator of record), jena (fast, held to pyshacl's verdicts by the "
+         "tests), or auto (jena above 50,000 quads when installed).")
+
+
 @cli.command()
 @click.option("--no-reason", is_flag=True, help="Skip the HermiT consistency check.")
+@SHACL_OPTION
 @click.pass_obj
-def build(project: Path, no_reason: bool) -> None:
+def build(project: Path, no_reason: bool, engine: str) -> None:
     """Build, validate, reason, run every saved query into build/queries/, and export build/tradekb.*."""
     from kb.pipeline import build as run_build
-    result = run_build(project, run_reasoner=not no_reason, say=_say)
+    from kb.validate import Engine
+    result = run_build(project, run_reasoner=not no_reason, engine=Engine(engine), say=_say)
     for path in result.written:
         click.echo(str(path))
 
 
 @cli.command()
+@SHACL_OPTION
 @click.pass_obj
-def validate(project: Path) -> None:
+def validate(project: Path, engine: str) -> None:
     """Check the annotations and validate the graph against the SHACL shapes (exit 1 on violations)."""
     from kb.pipeline import load_knowledge_base
-    from kb.validate import load_shapes, validate as run_validate
-    report = run_validate(load_knowledge_base(project), load_shapes(project))
+    from kb.validate import Engine, load_shapes, shapes_file, validate as run_validate
+    report = run_validate(load_knowledge_base(project), load_shapes(project), Engine(engine), shapes_file(project))
     for violation in report.violations:
         click.echo(str(violation))
     if not report.conforms:
@@ -135,17 +144,14 @@ def query(project: Path, name: str | None, list_queries: bool, params: tuple[str
               type=click.Choice(["turtle", "trig", "nquads", "jsonld"]),
               help="turtle: all graphs merged; trig, nquads, jsonld: one named graph per article.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@SHACL_OPTION
 @click.pass_obj
-def export(project: Path, fmt: str, output: Path | None) -> None:
+def export(project: Path, fmt: str, output: Path | None, engine: str) -> None:
     """Export the validated knowledge base (to stdout, or atomically to FILE)."""
     from kb.export import ExportFormat, serialize
-    from kb.pipeline import InvalidKnowledgeBase, load_knowledge_base
-    from kb.validate import load_shapes, validate as run_validate
-    kb = load_knowledge_base(project)
-    report = run_validate(kb, load_shapes(project))
-    if not report.conforms:
-        raise InvalidKnowledgeBase([str(v) for v in report.violations])
-    _emit(serialize(kb, ExportFormat.named(fmt)), output)
+    from kb.pipeline import validated_knowledge_base
+    from kb.validate import Engine
+    _emit(serialize(validated_knowledge_base(project, Engine(engine)), ExportFormat.named(fmt)), output)
 
 
 def _emit(data: bytes, output: Path | None) -> None:

@@ -50,5 +50,5 @@ class QueryError(TradeKBError):
     """A saved query is unknown, malformed, or given a bad parameter."""
 
 
-class ReasonerError(TradeKBError):
-    """The OWL reasoner could not run (Java missing, HermiT failed)."""
+class DependencyError(TradeKBError):
+    """A tool tradekb runs is missing or failed: Java, HermiT, Jena."""

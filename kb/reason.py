@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rdflib import Graph
 
-from kb.errors import ReasonerError
+from kb.errors import DependencyError
 
 JAVA_HINT = "Java is needed to run HermiT: install a Java runtime (e.g. apt-get install default-jre-headless)"
 
@@ -47,11 +47,11 @@ class ReasoningReport:
 def _java() -> str:
     java = shutil.which("java")
     if java is None:
-        raise ReasonerError(JAVA_HINT)
+        raise DependencyError(JAVA_HINT)
     try:
         subprocess.run([java, "-version"], capture_output=True, check=True, timeout=60)
     except (OSError, subprocess.SubprocessError):
-        raise ReasonerError(JAVA_HINT + " (the java on PATH does not run)") from None
+        raise DependencyError(JAVA_HINT + " (the java on PATH does not run)") from None
     return java
 
 
@@ -77,7 +77,7 @@ def reason(graph: Graph) -> ReasoningReport:
             return ReasoningReport(False, explanation=str(e), seconds=time.perf_counter() - started)
         except (owlready2.OwlReadyJavaError, subprocess.CalledProcessError, OSError) as e:
             lines = [line for line in str(e).splitlines() if line.strip()]
-            raise ReasonerError(f"HermiT failed: {lines[1] if len(lines) > 1 else e}") from None
+            raise DependencyError(f"HermiT failed: {lines[1] if len(lines) > 1 else e}") from None
         unsatisfiable = sorted(c.iri for c in world.inconsistent_classes() if c is not owlready2.Nothing)
         world.close()
     return ReasoningReport(True, unsatisfiable, seconds=time.perf_counter() - started)

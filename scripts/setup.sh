@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv and install tradekb with its test tools; skipped when pyproject.toml is unchanged.
-# Needs only Python 3.11+, gcc (owlready2 compiles) and, for reasoning, Java.
+# Needs Python 3.11+, gcc (owlready2 compiles) and, for reasoning, Java.
+# --with-jena also installs Apache Jena (Debian's libapache-jena-java) when it is missing and this
+# user may run apt-get: the tests hold Jena's SHACL verdicts to pySHACL's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
@@ -19,4 +21,14 @@ fi
 if ! command -v java >/dev/null 2>&1; then
   echo "note: Java is not installed: 'tradekb reason' and the reasoning step of 'build' need it" \
        "(e.g. apt-get install default-jre-headless)" >&2
+fi
+if [ "${1:-}" = "--with-jena" ] && [ ! -f /usr/share/java/jena-shacl.jar ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Apache Jena (libapache-jena-java)..." >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libapache-jena-java >/dev/null
+  else
+    echo "note: Apache Jena is not installed and apt-get is not available to this user:" \
+         "the Jena parity tests will be skipped (apt-get install libapache-jena-java)" >&2
+  fi
 fi

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rdflib import RDF, Literal
 
-from kb.errors import ReasonerError
+from kb.errors import DependencyError
 from kb.graph import KBID, TKB
 from kb.reason import reason
 
@@ -44,5 +44,5 @@ def test_an_unsatisfiable_class_is_named(seed_kb):
 
 def test_without_java_the_error_says_what_to_install(seed_kb, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(ReasonerError, match="install a Java runtime"):
+    with pytest.raises(DependencyError, match="install a Java runtime"):
         reason(seed_kb.union())

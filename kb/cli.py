@@ -91,8 +91,8 @@ def validate(project: Path, engine: str) -> None:
 def reason(project: Path) -> None:
     """Run HermiT over ontology and data; report consistency and unsatisfiable classes (exit 1 if not)."""
     from kb.pipeline import load_knowledge_base
-    from kb.reason import reason as run_reason
-    report = run_reason(load_knowledge_base(project).union())
+    from kb.reason import reason_kb
+    report = reason_kb(load_knowledge_base(project))
     click.echo(str(report))
     if not report.ok:
         raise SystemExit(EXIT_INVALID)

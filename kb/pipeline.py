@@ -15,7 +15,7 @@ from kb.errors import TradeKBError
 from kb.export import ExportFormat, serialize, write_atomically
 from kb.graph import KnowledgeBase, build_graph, load_ontology
 from kb.queries import ResultFormat, catalogue, format_results, run_query
-from kb.reason import ReasoningReport, reason
+from kb.reason import ReasoningReport, reason_kb
 from kb.store import open_store
 from kb.validate import Engine, choose_engine, load_shapes, shapes_file, validate
 
@@ -61,7 +61,7 @@ def build(project: Path, run_reasoner: bool = True, engine: Engine = Engine.AUTO
     kb = validated_knowledge_base(project, engine, say)
     reasoning = None
     if run_reasoner:
-        reasoning = reason(kb.union())
+        reasoning = reason_kb(kb)
         if not reasoning.ok:
             raise InvalidKnowledgeBase(f"HermiT: {reasoning}")
         say(f"HermiT: {reasoning}")

@@ -15,10 +15,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import Graph
 
 from kb.errors import DependencyError
+from kb.graph import KnowledgeBase, graph_iri
 
+# Up to this many quads HermiT gets the whole knowledge base; above, a slice (reasoning_scope).
+REASON_WHOLE_BELOW = 200_000
+SLICE_ARTICLES = 3
 JAVA_HINT = "Java is needed to run HermiT: install a Java runtime (e.g. apt-get install default-jre-headless)"
 
 
@@ -30,6 +35,7 @@ class ReasoningReport:
     unsatisfiable: list[str] = field(default_factory=list)
     explanation: str = ""
     seconds: float = 0.0
+    scope: str = "the graph given"
 
     @property
     def ok(self) -> bool:
@@ -41,7 +47,8 @@ class ReasoningReport:
                     f"disjoint classes, or two values of a functional property). {self.explanation}").strip()
         if self.unsatisfiable:
             return "consistent, but these classes can have no member: " + ", ".join(self.unsatisfiable)
-        return f"consistent: HermiT found no contradiction and no unsatisfiable class ({self.seconds:.1f} s)"
+        return (f"consistent: HermiT found no contradiction and no unsatisfiable class in {self.scope} "
+                f"({self.seconds:.1f} s)")
 
 
 def _java() -> str:
@@ -55,8 +62,40 @@ def _java() -> str:
     return java
 
 
-def reason(graph: Graph) -> ReasoningReport:
-    """Run HermiT over `graph` (ontology and data together) and report in plain words."""
+def reasoning_scope(kb: KnowledgeBase, whole_below: int = REASON_WHOLE_BELOW,
+                    articles: int = SLICE_ARTICLES) -> tuple[list[ox.Triple], str]:
+    """What HermiT is given: the whole KB when it is small, else a slice, and a sentence saying which.
+
+    The slice is the ontology, a few article graphs spread evenly over the corpus, and every triple
+    of the registry and derived graphs about a node those articles mention. OWL is monotonic, so a
+    contradiction in the slice is one in the whole; the rest of the corpus is not checked.
+    """
+    if len(kb) <= whole_below:
+        return kb.triples(), "the whole knowledge base"
+    names = [n for n in kb.graph_names if n.rsplit("/", 1)[1] not in ("ontology", "registry", "derived")]
+    step = max(1, len(names) // articles)
+    chosen = set(names[::step][:articles])
+    shared = {str(graph_iri(n)) for n in ("ontology", "registry", "derived")}
+    picked = [q for q in kb.quads if q.graph_name.value in chosen]
+    mentioned = {t.value for q in picked for t in (q.subject, q.object) if isinstance(t, ox.NamedNode)}
+    picked += [q for q in kb.quads if q.graph_name.value in shared and (
+        q.graph_name.value == str(graph_iri("ontology")) or q.subject.value in mentioned)]
+    stems = ", ".join(sorted(n.rsplit("/", 1)[1] for n in chosen))
+    return (list(dict.fromkeys(ox.Triple(q.subject, q.predicate, q.object) for q in picked)),
+            f"a slice: the ontology, {len(chosen)} of {len(names)} articles ({stems}) and the shared "
+            "definitions they mention; the other articles are not checked")
+
+
+def reason_kb(kb: KnowledgeBase) -> ReasoningReport:
+    """Run HermiT over the knowledge base, or over a slice of it when it is large (see reasoning_scope)."""
+    triples, scope = reasoning_scope(kb)
+    report = reason(triples)
+    report.scope = scope
+    return report
+
+
+def reason(data: Graph | list[ox.Triple]) -> ReasoningReport:
+    """Run HermiT over `data` (ontology and data together) and report in plain words."""
     java = _java()
     import owlready2  # imported here: it is slow to import and only this stage needs it
     from owlready2 import reasoning
@@ -66,8 +105,12 @@ def reason(graph: Graph) -> ReasoningReport:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tradekb-reason-") as tmp:
         path = Path(tmp) / "kb.nt"
-        graph.serialize(destination=path, format="nt", encoding="utf-8")
+        if isinstance(data, Graph):
+            data.serialize(destination=path, format="nt", encoding="utf-8")
+        else:
+            ox.serialize(data, str(path), format=ox.RdfFormat.N_TRIPLES)
         world = owlready2.World()
+        default_tmp, tempfile.tempdir = tempfile.tempdir, tmp  # owlready2's own temporary files go here too
         try:
             world.get_ontology(path.as_uri()).load(format="ntriples")
             # xsd:date is outside the OWL 2 datatype map: HermiT skips those values (SHACL checks them)
@@ -78,6 +121,8 @@ def reason(graph: Graph) -> ReasoningReport:
         except (owlready2.OwlReadyJavaError, subprocess.CalledProcessError, OSError) as e:
             lines = [line for line in str(e).splitlines() if line.strip()]
             raise DependencyError(f"HermiT failed: {lines[1] if len(lines) > 1 else e}") from None
+        finally:
+            tempfile.tempdir = default_tmp
         unsatisfiable = sorted(c.iri for c in world.inconsistent_classes() if c is not owlready2.Nothing)
         world.close()
     return ReasoningReport(True, unsatisfiable, seconds=time.perf_counter() - started)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -174,7 +175,14 @@ class Corpus:
     reports: list[Report]
 
     def reports_of(self, fact: str) -> list[Report]:
-        return [r for r in self.reports if r.fact == fact]
+        return self._by_fact.get(fact, [])
+
+    @cached_property
+    def _by_fact(self) -> dict[str, list[Report]]:
+        by_fact: dict[str, list[Report]] = {}
+        for report in self.reports:
+            by_fact.setdefault(report.fact, []).append(report)
+        return by_fact
 
 
 class _Collector:
@@ -213,7 +221,7 @@ def find_quote(text: str, spec: Any) -> Quote:
     if unknown:
         raise ValueError(f"unknown quote key(s) {', '.join(sorted(map(str, unknown)))}; use {', '.join(sorted(QUOTE_KEYS))}")
     exact, prefix, suffix = spec["exact"], spec.get("prefix") or "", spec.get("suffix") or ""
-    starts = [m.start() for m in re.finditer(f"(?={re.escape(exact)})", text)]  # overlapping ones too
+    starts = _occurrences(text, exact)
     if not starts:
         raise ValueError(f"quote not found in the article: \"{exact}\"{_near_miss(text, exact)}")
     starts = [s for s in starts if text[max(0, s - len(prefix)):s] == prefix
@@ -233,6 +241,15 @@ def find_quote(text: str, spec: Any) -> Quote:
     return Quote(exact, start, end, text[max(0, start - CONTEXT_CHARS):start], text[end:end + CONTEXT_CHARS])
 
 
+def _occurrences(text: str, exact: str) -> list[int]:
+    """Every start of `exact` in `text`, overlapping ones included ("ha ha" twice in "ha ha ha")."""
+    starts, i = [], text.find(exact)
+    while i != -1:
+        starts.append(i)
+        i = text.find(exact, i + 1)
+    return starts
+
+
 def _near_miss(text: str, exact: str) -> str:
     """A hint when the words are there but differ in case, spacing or quotation marks."""
     def fold(s: str) -> str:
@@ -250,6 +267,7 @@ class _Loader:
         self.articles: dict[str, Article] = {}
         self.definitions: dict[str, Definition] = {}
         self.reports: list[Report] = []
+        self.reported: set[tuple[str, str]] = set()
         # (location, key, value, Ref, owner) checked once every definition is known
         self.pending_refs: list[tuple[Location, str, Any, Ref]] = []
         self.aliases: dict[str, list[tuple[str, Location]]] = {}
@@ -431,7 +449,7 @@ class _Loader:
 
     def _report(self, path: Path, section: str, fact: str, item: dict, at: Location, article: Article) -> None:
         spec = SECTIONS[section]
-        if any(r.article == article.stem and r.fact == fact for r in self.reports):
+        if (article.stem, fact) in self.reported:
             self.out.add(at, f"{section} {fact}: reported twice in this article; put all its quotes in one item")
             return
         for key in spec.get("required_R", ()):
@@ -467,6 +485,7 @@ class _Loader:
                     self.out.add(where, f"{section} {fact}: {key} must be non-empty text")
                 report.claims[key] = str(value)
         self.reports.append(report)
+        self.reported.add((article.stem, fact))
 
     def _quotes(self, article: Article, spec: Any, at: Location) -> list[Quote]:
         specs = spec if isinstance(spec, list) else [spec]

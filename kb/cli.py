@@ -52,9 +52,11 @@ def _say(message: str) -> None:
 
 
 SHACL_OPTION = click.option(
-    "--shacl", "engine", type=click.Choice(["auto", "pyshacl", "jena"]), default="auto", show_default=True,
-    help="SHACL engine: pyshacl (the validator of record), jena (fast, held to pyshacl's verdicts by the "
-         "tests), or auto (jena above 50,000 quads when installed).")
+    "--shacl", "engine", type=click.Choice(["auto", "pyshacl", "sparql", "jena"]), default="auto",
+    show_default=True,
+    help="SHACL engine: pyshacl (the validator of record), sparql (each constraint one SPARQL query on "
+         "the store: fast), jena (Apache Jena, if installed), or auto (sparql above 50,000 quads). The "
+         "tests hold sparql and jena to pyshacl's verdicts.")
 
 
 @cli.command()
@@ -151,7 +153,8 @@ def export(project: Path, fmt: str, output: Path | None, engine: str) -> None:
     from kb.export import ExportFormat, serialize
     from kb.pipeline import validated_knowledge_base
     from kb.validate import Engine
-    _emit(serialize(validated_knowledge_base(project, Engine(engine)), ExportFormat.named(fmt)), output)
+    kb, _ = validated_knowledge_base(project, Engine(engine))
+    _emit(serialize(kb, ExportFormat.named(fmt)), output)
 
 
 def _emit(data: bytes, output: Path | None) -> None:

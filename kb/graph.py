@@ -11,7 +11,7 @@ reports), `id/graph/ontology` (the ontology, so that the export is self-containe
 from __future__ import annotations
 
 from datetime import datetime, time, timezone
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -62,7 +62,6 @@ DEFINITION_PROPERTIES = {
     "imposer": TKB.imposedBy, "target": TKB.imposedOn, "products": TKB.product,
     "speaker": TKB.speaker, "about": TKB.about, "denies": TKB.denies,
 }
-MEETING_PART_OF = TKB.partOf
 DATE_PROPERTIES = {"date": (TKB.reportedDate, TKB.date), "end": (TKB.reportedEndDate, TKB.endDate),
                    "effective": (TKB.reportedEffectiveDate, TKB.effectiveDate)}
 
@@ -91,7 +90,7 @@ class KnowledgeBase:
     demand for pySHACL and for users of rdflib's API.
     """
 
-    def __init__(self, quads: list[ox.Quad], origins: dict[URIRef, Location]) -> None:
+    def __init__(self, quads: list[ox.Quad], origins: dict[str, Location]) -> None:
         self.quads = quads
         self.origins = origins
 
@@ -127,8 +126,9 @@ class KnowledgeBase:
         """The union as pyoxigraph triples, without duplicates, in a stable order."""
         return list(dict.fromkeys(ox.Triple(q.subject, q.predicate, q.object) for q in self.quads))
 
-    def origin(self, node: URIRef) -> Location | None:
-        return self.origins.get(node)
+    def origin(self, node: URIRef | str) -> Location | None:
+        """The annotation file and line that produced `node` (an IRI)."""
+        return self.origins.get(str(node))
 
 
 def load_ontology(project: Path) -> Graph:
@@ -140,17 +140,44 @@ def load_ontology(project: Path) -> Graph:
     return to_canonical_graph(Graph().parse(Path(project) / ONTOLOGY_FILE, format="turtle"))
 
 
+class _Terms:
+    """pyoxigraph IRIs of a namespace, made once each (rdflib terms cost ~5 µs apiece to make)."""
+
+    def __init__(self, namespace: Namespace) -> None:
+        self._base = str(namespace)
+
+    def __getattr__(self, name: str) -> ox.NamedNode:
+        node = ox.NamedNode(self._base + name)
+        setattr(self, name, node)
+        return node
+
+
+_T, _OA, _RDF, _RDFS, _SKOS, _DCT, _SCHEMA, _XSD = (
+    _Terms(ns) for ns in (TKB, OA, RDF, RDFS, SKOS, DCTERMS, SCHEMA, XSD))
+_KBID = str(KBID)
+
+
+def _text(value: str) -> ox.Literal:
+    return ox.Literal(value)
+
+
+def _date(value) -> ox.Literal:
+    return ox.Literal(value.isoformat(), datatype=_XSD.date)
+
+
+def _ox(term: Node) -> ox.NamedNode:
+    return to_oxigraph_term(term)
+
+
 class _NamedGraph:
     """Collects one named graph's triples as pyoxigraph quads (cheaper than an rdflib store)."""
 
-    def __init__(self, name: URIRef, out: list[ox.Quad], convert) -> None:
-        self.name = convert(name)
+    def __init__(self, name: str, out: list[ox.Quad]) -> None:
+        self.name = ox.NamedNode(name)
         self.out = out
-        self.convert = convert
 
-    def add(self, triple: tuple[Node, Node, Node]) -> None:
-        s, p, o = triple
-        self.out.append(ox.Quad(self.convert(s), self.convert(p), self.convert(o), self.name))
+    def add(self, s: ox.NamedNode, p: ox.NamedNode, o) -> None:
+        self.out.append(ox.Quad(s, p, o, self.name))
 
 
 class _Builder:
@@ -158,16 +185,29 @@ class _Builder:
         self.corpus = corpus
         self.quads: list[ox.Quad] = []
         self.graphs: dict[str, _NamedGraph] = {}
-        self.origins: dict[URIRef, Location] = {}
-        self.convert = lru_cache(maxsize=None)(to_oxigraph_term)
+        self.origins: dict[str, Location] = {}
+        self.iris: dict[str, ox.NamedNode] = {}
+        self.status = {section: {k: _ox(v) for k, v in values.items()} for section, values in STATUS.items()}
+        self.mode = {k: _ox(v) for k, v in MODE.items()}
+        self.unit = {k: _ox(v) for k, v in PRECISION_UNIT.items()}
+        self.classes = {k: _ox(v) for k, v in CLASS_OF_TYPE.items()}
+        self.properties = {k: _ox(v) for k, v in DEFINITION_PROPERTIES.items()}
+        self.dates = {k: (_ox(a), _ox(b)) for k, (a, b) in DATE_PROPERTIES.items()}
         ontology_graph = self.graph("ontology")
-        for triple in sorted(ontology):
-            ontology_graph.add(triple)
+        for s, p, o in sorted(ontology):
+            ontology_graph.add(_ox(s), _ox(p), _ox(o))
 
     def graph(self, name: str) -> _NamedGraph:
         if name not in self.graphs:
-            self.graphs[name] = _NamedGraph(graph_iri(name), self.quads, self.convert)
+            self.graphs[name] = _NamedGraph(str(graph_iri(name)), self.quads)
         return self.graphs[name]
+
+    def iri(self, path: str) -> ox.NamedNode:
+        """The node for an id (or `article/<stem>`), made once."""
+        node = self.iris.get(path)
+        if node is None:
+            node = self.iris[path] = ox.NamedNode(_KBID + path)
+        return node
 
     def build(self) -> KnowledgeBase:
         for stem in sorted(self.corpus.articles):
@@ -178,147 +218,151 @@ class _Builder:
             self.report(report)
         for fact in sorted(self.corpus.definitions):
             self.summary(self.corpus.definitions[fact])
-        order = {name: i for i, name in enumerate(sorted(str(g.name.value) for g in self.graphs.values()))}
+        order = {name: i for i, name in enumerate(sorted(g.name.value for g in self.graphs.values()))}
         self.quads.sort(key=lambda q: order[q.graph_name.value])  # stable: emission order within a graph
         return KnowledgeBase(self.quads, self.origins)
 
     def article(self, stem: str) -> None:
         article = self.corpus.articles[stem]
-        g, node = self.graph(stem), article_iri(stem)
-        self.origins[node] = article.location
-        g.add((node, RDF.type, TKB.Article))
-        g.add((node, DCTERMS.identifier, Literal(stem)))
-        g.add((node, SCHEMA.text, Literal(article.text)))
-        g.add((node, TKB.timeZone, Literal(article.timezone)))
-        g.add((node, TKB.dateBasis, Literal(article.date_basis)))
+        g, node = self.graph(stem), self.iri(f"article/{stem}")
+        self.origins[node.value] = article.location
+        g.add(node, _RDF.type, _T.Article)
+        g.add(node, _DCT.identifier, _text(stem))
+        g.add(node, _SCHEMA.text, _text(article.text))
+        g.add(node, _T.timeZone, _text(article.timezone))
+        g.add(node, _T.dateBasis, _text(article.date_basis))
         if article.title:
-            g.add((node, DCTERMS.title, Literal(article.title.exact)))
+            g.add(node, _DCT.title, _text(article.title.exact))
         if article.published:
-            g.add((node, DCTERMS.issued, Literal(article.published, datatype=XSD.date)))
+            g.add(node, _DCT.issued, _date(article.published))
         if article.publisher:
-            g.add((node, DCTERMS.publisher, fact_iri(article.publisher)))
+            g.add(node, _DCT.publisher, self.iri(article.publisher))
         if article.publisher_basis:
-            g.add((node, TKB.publisherBasis, Literal(article.publisher_basis)))
+            g.add(node, _T.publisherBasis, _text(article.publisher_basis))
         for wire in article.wire_services:
-            g.add((node, TKB.wireService, fact_iri(wire)))
+            g.add(node, _T.wireService, self.iri(wire))
         for author in article.authors:
-            g.add((node, DCTERMS.creator, fact_iri(author)))
+            g.add(node, _DCT.creator, self.iri(author))
         for n, quote in enumerate(article.date_evidence, 1):
-            span = URIRef(f"{node}/date-evidence/{n}")
-            self.span(g, span, stem, quote, article.location)
-            g.add((node, TKB.dateEvidence, span))
+            span = ox.NamedNode(f"{node.value}/date-evidence/{n}")
+            self.span(g, span, node, quote, article.location)
+            g.add(node, _T.dateEvidence, span)
 
     def definition(self, d: Definition) -> None:
-        g, node = self.graph(d.graph), fact_iri(d.id)
-        self.origins[node] = d.location
-        g.add((node, RDF.type, CLASS_OF_TYPE[d.type]))
-        g.add((node, RDFS.label, Literal(d.label)))
+        g, node = self.graph(d.graph), self.iri(d.id)
+        self.origins[node.value] = d.location
+        g.add(node, _RDF.type, self.classes[d.type])
+        g.add(node, _RDFS.label, _text(d.label))
         for alias in d.aliases:
-            g.add((node, SKOS.altLabel, Literal(alias)))
+            g.add(node, _SKOS.altLabel, _text(alias))
         if d.section == "topics":
-            g.add((node, RDF.type, SKOS.Concept))
-            g.add((node, SKOS.prefLabel, Literal(d.label)))
-            g.add((node, SKOS.definition, Literal(d.fields["definition"])))
-            g.add((node, SKOS.inScheme, TKB.topics))
+            g.add(node, _RDF.type, _SKOS.Concept)
+            g.add(node, _SKOS.prefLabel, _text(d.label))
+            g.add(node, _SKOS.definition, _text(d.fields["definition"]))
+            g.add(node, _SKOS.inScheme, _T.topics)
         if "country" in d.fields:
-            g.add((node, TKB.countryName, Literal(d.fields["country"])))
+            g.add(node, _T.countryName, _text(d.fields["country"]))
         if "timezone" in d.fields:
-            g.add((node, TKB.timeZone, Literal(d.fields["timezone"])))
+            g.add(node, _T.timeZone, _text(d.fields["timezone"]))
         for key, value in d.fields.items():
-            prop = MEETING_PART_OF if (key == "part_of" and d.section == "meetings") else DEFINITION_PROPERTIES.get(key)
+            prop = _T.partOf if (key == "part_of" and d.section == "meetings") else self.properties.get(key)
             if prop is None:
                 continue
             for target in value if isinstance(value, list) else [value]:
-                g.add((node, prop, fact_iri(target)))
+                g.add(node, prop, self.iri(target))
 
     def report(self, r: Report) -> None:
-        g, node = self.graph(r.article), report_iri(r.article, r.fact)
-        self.origins[node] = r.location
-        g.add((node, RDF.type, TKB.Report))
-        g.add((node, TKB.reportOf, fact_iri(r.fact)))
-        g.add((node, TKB.inArticle, article_iri(r.article)))
+        g, node = self.graph(r.article), ox.NamedNode(f"{_KBID}report/{r.article}/{r.fact}")
+        self.origins[node.value] = r.location
+        article = self.iri(f"article/{r.article}")
+        g.add(node, _RDF.type, _T.Report)
+        g.add(node, _T.reportOf, self.iri(r.fact))
+        g.add(node, _T.inArticle, article)
         for n, quote in enumerate(r.quotes, 1):
-            span = URIRef(f"{node}/span/{n}")
-            self.span(g, span, r.article, quote, r.location)
-            g.add((node, OA.hasTarget, span))
+            span = ox.NamedNode(f"{node.value}/span/{n}")
+            self.span(g, span, article, quote, r.location)
+            g.add(node, _OA.hasTarget, span)
         claims = r.claims
-        if "status" in claims and claims["status"] in STATUS.get(r.section, {}):
-            g.add((node, TKB.reportedStatus, STATUS[r.section][claims["status"]]))
-        if "mode" in claims and claims["mode"] in MODE:
-            g.add((node, TKB.reportedMode, MODE[claims["mode"]]))
+        status = self.status.get(r.section, {}).get(claims.get("status"))
+        if status is not None:
+            g.add(node, _T.reportedStatus, status)
+        if claims.get("mode") in self.mode:
+            g.add(node, _T.reportedMode, self.mode[claims["mode"]])
         if r.section == "roles":
-            g.add((node, TKB.reportedTitle, Literal(claims.get("title", ""))))
-            g.add((node, TKB.reportedActing, Literal(bool(claims.get("acting", False)))))
-        for key, prop in (("justification", TKB.reportedJustification), ("audience", TKB.audience),
-                          ("waits_on", TKB.waitsOn)):
+            g.add(node, _T.reportedTitle, _text(claims.get("title", "")))
+            g.add(node, _T.reportedActing, ox.Literal("true" if claims.get("acting") else "false",
+                                                      datatype=_XSD.boolean))
+        for key, prop in (("justification", _T.reportedJustification), ("audience", _T.audience),
+                          ("waits_on", _T.waitsOn)):
             if key in claims:
-                g.add((node, prop, Literal(claims[key])))
-        for key, prop in (("via", TKB.via), ("cites", TKB.citesOutlet)):
+                g.add(node, prop, _text(claims[key]))
+        for key, prop in (("via", _T.via), ("cites", _T.citesOutlet)):
             if key in claims:
-                g.add((node, prop, fact_iri(claims[key])))
+                g.add(node, prop, self.iri(claims[key]))
         for key, resolved in r.dates.items():
-            date_node = URIRef(f"{node}/{key}")
-            self.origins[date_node] = r.location
-            g.add((node, DATE_PROPERTIES[key][0], date_node))
+            date_node = ox.NamedNode(f"{node.value}/{key}")
+            g.add(node, self.dates[key][0], date_node)
             self.resolved_date(g, date_node, resolved)
 
-    def span(self, g: Graph, span: URIRef, stem: str, quote: Quote, location: Location) -> None:
+    def span(self, g: _NamedGraph, span: ox.NamedNode, article: ox.NamedNode, quote: Quote,
+             location: Location) -> None:
         """A Web Annotation SpecificResource with a quote selector and a position selector."""
-        self.origins[span] = location
-        by_quote, by_position = URIRef(f"{span}/quote"), URIRef(f"{span}/position")
-        g.add((span, RDF.type, TKB.EvidenceSpan))
-        g.add((span, RDF.type, OA.SpecificResource))
-        g.add((span, OA.hasSource, article_iri(stem)))
-        g.add((span, OA.hasSelector, by_quote))
-        g.add((span, OA.hasSelector, by_position))
-        g.add((by_quote, RDF.type, OA.TextQuoteSelector))
-        g.add((by_quote, OA.exact, Literal(quote.exact)))
-        g.add((by_quote, OA.prefix, Literal(quote.prefix)))
-        g.add((by_quote, OA.suffix, Literal(quote.suffix)))
-        g.add((by_position, RDF.type, OA.TextPositionSelector))
-        g.add((by_position, OA.start, Literal(quote.start, datatype=XSD.nonNegativeInteger)))
-        g.add((by_position, OA.end, Literal(quote.end, datatype=XSD.nonNegativeInteger)))
+        by_quote, by_position = ox.NamedNode(f"{span.value}/quote"), ox.NamedNode(f"{span.value}/position")
+        g.add(span, _RDF.type, _T.EvidenceSpan)
+        g.add(span, _RDF.type, _OA.SpecificResource)
+        g.add(span, _OA.hasSource, article)
+        g.add(span, _OA.hasSelector, by_quote)
+        g.add(span, _OA.hasSelector, by_position)
+        g.add(by_quote, _RDF.type, _OA.TextQuoteSelector)
+        g.add(by_quote, _OA.exact, _text(quote.exact))
+        g.add(by_quote, _OA.prefix, _text(quote.prefix))
+        g.add(by_quote, _OA.suffix, _text(quote.suffix))
+        g.add(by_position, _RDF.type, _OA.TextPositionSelector)
+        g.add(by_position, _OA.start, ox.Literal(str(quote.start), datatype=_XSD.nonNegativeInteger))
+        g.add(by_position, _OA.end, ox.Literal(str(quote.end), datatype=_XSD.nonNegativeInteger))
 
-    @staticmethod
-    def resolved_date(g: Graph, node: URIRef, d: ResolvedDate) -> None:
-        g.add((node, RDF.type, TKB.ResolvedDate))
-        g.add((node, TKB.dateValue, Literal(d.value, datatype=XSD.date)))
-        g.add((node, TKB.datePrecision, PRECISION_UNIT[d.precision]))
-        g.add((node, TKB.dateExpression, Literal(d.expression)))
-        g.add((node, TKB.dateAnchor, Literal(d.anchor, datatype=XSD.date)))
-        g.add((node, TKB.toldInTimeZone, Literal(d.tz)))
-        g.add((node, TKB.statedInTimeZone, Literal(d.stated_in)))
+    def resolved_date(self, g: _NamedGraph, node: ox.NamedNode, d: ResolvedDate) -> None:
+        g.add(node, _RDF.type, _T.ResolvedDate)
+        g.add(node, _T.dateValue, _date(d.value))
+        g.add(node, _T.datePrecision, self.unit[d.precision])
+        g.add(node, _T.dateExpression, _text(d.expression))
+        g.add(node, _T.dateAnchor, _date(d.anchor))
+        g.add(node, _T.toldInTimeZone, _text(d.tz))
+        g.add(node, _T.statedInTimeZone, _text(d.stated_in))
 
     def summary(self, d: Definition) -> None:
         """Summary values on the thing, derived from its reports (which keep every source's claim)."""
         reports = sorted(self.corpus.reports_of(d.id), key=self._recency)
         if not reports:
             return
-        g, node = self.graph("derived"), fact_iri(d.id)
+        g, node = self.graph("derived"), self.iri(d.id)
         statuses = [r.claims["status"] for r in reports if r.claims.get("status") in STATUS.get(d.section, {})]
         if statuses:
-            g.add((node, TKB.status, STATUS[d.section][statuses[-1]]))
+            g.add(node, _T.status, self.status[d.section][statuses[-1]])
         modes = {r.claims.get("mode") for r in reports}
         for mode in MODE_PRECEDENCE:
             if mode in modes:
-                g.add((node, TKB.statementMode, MODE[mode]))
+                g.add(node, _T.statementMode, self.mode[mode])
                 break
-        for key, (_, prop) in DATE_PROPERTIES.items():
+        for key, (_, prop) in self.dates.items():
             dated = [r.dates[key] for r in reports if key in r.dates]
             if not dated:
                 continue
             # The most precise date wins; among equally precise ones, the most recent article's.
             best = min(reversed(dated), key=lambda x: PRECISIONS.index(x.precision))
-            g.add((node, prop, Literal(best.value, datatype=XSD.date)))
+            g.add(node, prop, _date(best.value))
             if key == "date":
-                g.add((node, TKB.datePrecision, PRECISION_UNIT[best.precision]))
+                g.add(node, _T.datePrecision, self.unit[best.precision])
+
+    @cached_property
+    def _published(self) -> dict[str, datetime]:
+        """When each article appeared, for ordering: its day at noon in its own zone, so that
+        11 July in Seoul comes before 11 July in Washington."""
+        return {stem: datetime.combine(a.published, time(12), tzinfo=zone(a.timezone)).astimezone(timezone.utc)
+                for stem, a in self.corpus.articles.items()}
 
     def _recency(self, r: Report) -> tuple:
-        """Order reports by when their article appeared: its day at noon in its own zone, so that
-        11 July in Seoul comes before 11 July in Washington."""
-        article = self.corpus.articles[r.article]
-        noon = datetime.combine(article.published, time(12), tzinfo=zone(article.timezone))
-        return (noon.astimezone(timezone.utc), r.article)
+        return (self._published[r.article], r.article)
 
 
 def build_graph(corpus: Corpus, ontology: Graph) -> KnowledgeBase:

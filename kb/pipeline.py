@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pyoxigraph as ox
 from typing import Callable
 
 from kb.annotations import load_corpus
@@ -42,30 +44,30 @@ class BuildResult:
 
 
 def validated_knowledge_base(project: Path, engine: Engine = Engine.AUTO,
-                             say: Callable[[str], None] = lambda _: None) -> KnowledgeBase:
-    """The project's knowledge base, if it passes SHACL validation; else InvalidKnowledgeBase."""
+                             say: Callable[[str], None] = lambda _: None) -> tuple[KnowledgeBase, ox.Store]:
+    """The project's knowledge base and its store, if it passes SHACL validation; else InvalidKnowledgeBase."""
     kb = load_knowledge_base(project)
-    say(f"built the graph: {len(kb.triples())} triples in {len(kb.graph_names)} named graphs")
+    say(f"built the graph: {len(kb)} quads in {len(kb.graph_names)} named graphs")
+    store = open_store(kb)
     engine = choose_engine(kb, engine)
-    report = validate(kb, load_shapes(project), engine, shapes_file(project))
+    report = validate(kb, load_shapes(project), engine, shapes_file(project), store)
     if not report.conforms:
         raise InvalidKnowledgeBase([str(v) for v in report.violations])
     say(f"SHACL ({engine.value}): the graph conforms to ontology/shapes.ttl")
-    return kb
+    return kb, store
 
 
 def build(project: Path, run_reasoner: bool = True, engine: Engine = Engine.AUTO,
           say: Callable[[str], None] = lambda _: None) -> BuildResult:
     """Run the whole job on the project and write build/; raises InvalidKnowledgeBase on a bad graph."""
     project = Path(project)
-    kb = validated_knowledge_base(project, engine, say)
+    kb, store = validated_knowledge_base(project, engine, say)
     reasoning = None
     if run_reasoner:
         reasoning = reason_kb(kb)
         if not reasoning.ok:
             raise InvalidKnowledgeBase(f"HermiT: {reasoning}")
         say(f"HermiT: {reasoning}")
-    store = open_store(kb)
     outputs: dict[Path, bytes | str] = {}
     build_dir = project / BUILD_DIR
     for name, query in catalogue(project).items():

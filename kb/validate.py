@@ -20,6 +20,8 @@ from rdflib.term import Node
 from kb import jena
 from kb.errors import Location
 from kb.graph import PREFIXES, KnowledgeBase
+from kb.shacl_sparql import compile_shapes, find_violations
+from kb.store import open_store
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 SHAPES_FILE = Path("ontology") / "shapes.ttl"
@@ -99,39 +101,51 @@ def validate_graph(data: Graph, shapes: Graph) -> Graph:
 
 
 class Engine(enum.Enum):
-    """Which SHACL engine validates: pySHACL (the validator of record) or Apache Jena (fast)."""
+    """Which SHACL engine validates.
+
+    pyshacl: the validator of record. sparql: each constraint compiled to one SPARQL query over
+    the Oxigraph store (kb/shacl_sparql.py), seconds at a million triples. jena: Apache Jena's
+    SHACL, an independent second opinion. The tests hold sparql and jena to pySHACL's verdicts.
+    """
 
     AUTO = "auto"
     PYSHACL = "pyshacl"
+    SPARQL = "sparql"
     JENA = "jena"
 
 
-# Above this many quads, `auto` hands validation to Jena when it is installed: pySHACL needs
-# minutes for a million triples, Jena seconds, and a test holds Jena to pySHACL's verdicts.
-AUTO_JENA_ABOVE = 50_000
+# Above this many quads, `auto` uses the compiled SPARQL checks: pySHACL needs minutes for a
+# million triples (see bench/RESULTS.md).
+AUTO_SPARQL_ABOVE = 50_000
 
 
 def choose_engine(kb: KnowledgeBase, engine: Engine = Engine.AUTO) -> Engine:
-    """The engine `auto` stands for on this knowledge base and this machine."""
+    """The engine `auto` stands for on this knowledge base."""
     if engine is not Engine.AUTO:
         return engine
-    return Engine.JENA if len(kb) > AUTO_JENA_ABOVE and jena.available() else Engine.PYSHACL
+    return Engine.SPARQL if len(kb) > AUTO_SPARQL_ABOVE else Engine.PYSHACL
 
 
 def validate(kb: KnowledgeBase, shapes: Graph, engine: Engine = Engine.AUTO,
-             shapes_path: Path | None = None) -> ValidationReport:
+             shapes_path: Path | None = None, store: ox.Store | None = None) -> ValidationReport:
     """Validate the knowledge base; each violation names the annotation file and line to fix."""
     engine = choose_engine(kb, engine)
+    if engine is Engine.SPARQL:
+        findings = find_violations(store if store is not None else open_store(kb), compile_shapes(shapes))
+        labels = _labels(kb, {f.focus for f in findings})
+        violations = [Violation(locate(kb, URIRef(f.focus)),
+                                _short(URIRef(f.focus), _names()) + (f" ({labels[f.focus]})" if f.focus in labels else ""),
+                                _short(f.path, _names(), shapes) if f.path is not None else "", f.message, "Violation")
+                      for f in findings]
+        return ValidationReport(_sorted(violations))
     if engine is Engine.JENA:
         results = jena.validate(kb.triples(), shapes_path or _write_shapes(shapes))
-        data_labels = _labels(kb, results)
+        data_labels = _labels(kb, {str(f) for f in results.objects(None, SH.focusNode)})
     else:
         data = kb.union()
         results = validate_graph(data, shapes)
-        data_labels = {s: o for s, o in data.subject_objects(RDFS.label)}
-    names = Graph(bind_namespaces="none")
-    for prefix, namespace in PREFIXES.items():
-        names.bind(prefix, namespace)
+        data_labels = {str(s): str(o) for s, o in data.subject_objects(RDFS.label)}
+    names = _names()
     violations = []
     # only the report's own results: nested ones (sh:detail) restate a top-level result
     for result in results.objects(None, SH.result):
@@ -140,21 +154,32 @@ def validate(kb: KnowledgeBase, shapes: Graph, engine: Engine = Engine.AUTO,
         severity = results.value(result, SH.resultSeverity)
         messages = sorted(str(m) for m in results.objects(result, SH.resultMessage))
         message = messages[0] if messages else "violates a shape"
-        label = data_labels.get(focus)
-        focus_text = _short(focus, names) + (f" ({label})" if isinstance(label, Literal) else "")
+        label = data_labels.get(str(focus))
+        focus_text = _short(focus, names) + (f" ({label})" if label is not None else "")
         violations.append(Violation(locate(kb, focus), focus_text,
                                     _short(path, names, results) if path is not None else "", message,
                                     str(severity).rsplit("#", 1)[-1]))
-    violations.sort(key=lambda v: (str(v.location.path) if v.location else "~", v.location.line if v.location else 0,
-                                   v.focus, v.path, v.message))
-    return ValidationReport(violations)
+    return ValidationReport(_sorted(violations))
 
 
-def _labels(kb: KnowledgeBase, results: Graph) -> dict:
-    """rdfs:label of each focus node in `results`, read from the quads (no rdflib copy of the graph)."""
-    wanted = {str(f) for f in results.objects(None, SH.focusNode)}
+def _sorted(violations: list[Violation]) -> list[Violation]:
+    return sorted(violations, key=lambda v: (str(v.location.path) if v.location else "~",
+                                             v.location.line if v.location else 0, v.focus, v.path, v.message))
+
+
+def _names() -> Graph:
+    names = Graph(bind_namespaces="none")
+    for prefix, namespace in PREFIXES.items():
+        names.bind(prefix, namespace)
+    return names
+
+
+def _labels(kb: KnowledgeBase, wanted: set[str]) -> dict[str, str]:
+    """rdfs:label of each wanted node, read from the quads (no rdflib copy of the graph)."""
+    if not wanted:
+        return {}
     label = str(RDFS.label)
-    return {URIRef(q.subject.value): Literal(q.object.value) for q in kb.quads
+    return {q.subject.value: q.object.value for q in kb.quads
             if q.predicate.value == label and isinstance(q.subject, ox.NamedNode) and q.subject.value in wanted}
 
 

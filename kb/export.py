@@ -52,9 +52,14 @@ class ExportFormat(enum.Enum):
 def serialize(kb: KnowledgeBase, fmt: ExportFormat) -> bytes:
     """The knowledge base in `fmt`; the same graph always gives the same bytes."""
     prefixes = {prefix: str(ns) for prefix, ns in PREFIXES.items()}
-    if fmt.value[3]:
-        return ox.serialize(kb.quads, format=fmt.rdf_format, prefixes=prefixes)
-    return ox.serialize(kb.triples(), format=fmt.rdf_format, prefixes=prefixes)
+    return ox.serialize(kb.quads if fmt.value[3] else kb.triples(), format=fmt.rdf_format, prefixes=prefixes)
+
+
+def serialize_to(kb: KnowledgeBase, fmt: ExportFormat, path: Path) -> None:
+    """Write the knowledge base in `fmt` straight to `path` (not atomic: see export and build)."""
+    prefixes = {prefix: str(ns) for prefix, ns in PREFIXES.items()}
+    data = kb.quads if fmt.value[3] else kb.triples()
+    ox.serialize(data, str(path), format=fmt.rdf_format, prefixes=prefixes)
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:

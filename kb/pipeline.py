@@ -1,11 +1,15 @@
 """The main job, `tradekb build`: annotations -> graph -> validation -> reasoning -> queries -> export.
 
-Everything is computed in memory first and written only once every stage has passed, each file
-atomically, so a failed build leaves the previous outputs as they were.
+Once the graph validates, reasoning (a Java process), the saved queries and the exports run side
+by side on the machine's cores. Every output goes to a temporary file beside its target, and the
+targets are replaced only when every stage has passed, each in one step: a failed build leaves the
+previous outputs as they were, and no file is ever half-written.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +18,7 @@ from typing import Callable
 
 from kb.annotations import load_corpus
 from kb.errors import TradeKBError
-from kb.export import ExportFormat, serialize, write_atomically
+from kb.export import ExportFormat, serialize_to
 from kb.graph import KnowledgeBase, build_graph, load_ontology
 from kb.queries import ResultFormat, catalogue, format_results, run_query
 from kb.reason import ReasoningReport, reason_kb
@@ -62,22 +66,38 @@ def build(project: Path, run_reasoner: bool = True, engine: Engine = Engine.AUTO
     """Run the whole job on the project and write build/; raises InvalidKnowledgeBase on a bad graph."""
     project = Path(project)
     kb, store = validated_knowledge_base(project, engine, say)
-    reasoning = None
-    if run_reasoner:
-        reasoning = reason_kb(kb)
-        if not reasoning.ok:
-            raise InvalidKnowledgeBase(f"HermiT: {reasoning}")
-        say(f"HermiT: {reasoning}")
-    outputs: dict[Path, bytes | str] = {}
+    queries = {name: q for name, q in catalogue(project).items() if not q.parameters}  # others need a value
     build_dir = project / BUILD_DIR
-    for name, query in catalogue(project).items():
-        if query.parameters:
-            continue  # a parametrised query needs a value: run it with `tradekb query`
-        outputs[build_dir / "queries" / f"{name}.csv"] = format_results(run_query(store, query, {}), ResultFormat.CSV)
-    say(f"ran {len(outputs)} saved queries")
-    for fmt in ExportFormat:
-        outputs[build_dir / f"{EXPORT_NAME}.{fmt.extension}"] = serialize(kb, fmt)
-    for path, data in sorted(outputs.items()):
-        write_atomically(path, data)
-    return BuildResult(len(kb), reasoning, sorted(outputs))
+    staged: list[tuple[Path, Path]] = []  # (temporary file, target)
+
+    def stage(target: Path, write: Callable[[Path], None]) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        staged.append((temporary, target))
+        write(temporary)
+
+    def query_to(name: str) -> Callable[[Path], None]:
+        return lambda path: path.write_text(
+            format_results(run_query(store, queries[name], {}), ResultFormat.CSV), encoding="utf-8")
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+            reasoning = pool.submit(reason_kb, kb) if run_reasoner else None
+            jobs = [pool.submit(stage, build_dir / "queries" / f"{name}.csv", query_to(name)) for name in queries]
+            jobs += [pool.submit(stage, build_dir / f"{EXPORT_NAME}.{fmt.extension}",
+                                 lambda path, fmt=fmt: serialize_to(kb, fmt, path)) for fmt in ExportFormat]
+            for job in jobs:
+                job.result()
+            report = reasoning.result() if reasoning else None
+        if report is not None:
+            if not report.ok:
+                raise InvalidKnowledgeBase(f"HermiT: {report}")
+            say(f"HermiT: {report}")
+        say(f"ran {len(queries)} saved queries and wrote {len(ExportFormat)} exports")
+        for temporary, target in staged:
+            os.replace(temporary, target)
+    finally:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)
+    return BuildResult(len(kb), report, sorted(target for _, target in staged))
 

@@ -21,8 +21,9 @@ from rdflib import Graph
 from kb.errors import DependencyError
 from kb.graph import KnowledgeBase, graph_iri
 
-# Up to this many quads HermiT gets the whole knowledge base; above, a slice (reasoning_scope).
-REASON_WHOLE_BELOW = 200_000
+# Up to this many quads HermiT gets the whole knowledge base (8 s at 100k, see bench/RESULTS.md);
+# above, a slice (reasoning_scope).
+REASON_WHOLE_BELOW = 50_000
 SLICE_ARTICLES = 3
 JAVA_HINT = "Java is needed to run HermiT: install a Java runtime (e.g. apt-get install default-jre-headless)"
 

@@ -1,0 +1,165 @@
+"""Benchmark tradekb against the plain stack, stage by stage, and write bench/RESULTS.md.
+
+    python bench/run.py                      # 10k and 100k triples, 3 runs each
+    python bench/run.py --sizes 10000,100000,1000000 --repeats 3
+
+Every figure is the median of fresh processes (bench/stage.py), with the peak resident memory of
+the process and its children. The baseline is the plain stack a newcomer would write (rdflib's
+memory store, pySHACL with default options, rdflib's SPARQL engine and Turtle serializer) on the
+same corpora; its runs stop at --timeout seconds and are then shown as "> timeout". Corpora come
+from bench/generate.py (seed --seed) and are kept in bench/.corpora between runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+from generate import generate  # noqa: E402
+
+QUERIES = sorted(p.stem for p in (ROOT / "queries").glob("*.rq") if p.stem not in ("meetings-of", "statements-by"))
+STAGES = (["load", "graph", "store", "validate", "reason"] + [f"query {q}" for q in QUERIES] +
+          ["export turtle", "build"])
+BASELINE = {"graph": "base-graph", "validate": "base-validate", "export turtle": "base-export",
+            "build": "base-build", **{f"query {q}": f"base-query {q}" for q in QUERIES}}
+
+
+def say(message: str) -> None:
+    if sys.stderr.isatty():
+        print(message, file=sys.stderr, flush=True)
+
+
+# Runs a whole job as a child and reports its wall time and the peak memory of it and its
+# descendants (wait4's rusage), as the stage processes do for themselves.
+WHOLE_JOB = """
+import json, os, subprocess, sys, time
+started = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": usage.ru_maxrss // 1024,
+                  "status": os.waitstatus_to_exitcode(status)}))
+"""
+
+
+def run_once(stage: str, corpus: Path, timeout: float) -> dict | None:
+    """One fresh process; None when it ran past the timeout."""
+    name, _, arg = stage.partition(" ")
+    command = [sys.executable, str(BENCH / "stage.py"), name, str(corpus)] + ([arg] if arg else [])
+    if name == "build":
+        command = [sys.executable, "-c", WHOLE_JOB, sys.executable, "-m", "kb.cli", "-C", str(corpus), "build"]
+    elif name == "base-build":
+        command = [sys.executable, "-c", WHOLE_JOB, *command]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT,
+                               start_new_session=True)
+    try:
+        out, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)
+        process.communicate()
+        return None
+    result = json.loads(out.decode().strip().splitlines()[-1]) if process.returncode == 0 else {"status": 1}
+    if process.returncode != 0 or result.get("status", 0) != 0:
+        raise SystemExit(f"{stage} failed on {corpus}")
+    return result
+
+
+def median(stage: str, corpus: Path, repeats: int, timeout: float) -> dict | None:
+    runs = []
+    for _ in range(repeats):
+        result = run_once(stage, corpus, timeout)
+        if result is None:
+            return None
+        runs.append(result)
+    return {"seconds": statistics.median(r["seconds"] for r in runs),
+            "peak_mb": max(r["peak_mb"] for r in runs)}
+
+
+def fmt_time(result: dict | None, timeout: float) -> str:
+    return f"> {timeout:.0f} s" if result is None else f"{result['seconds']:.2f} s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000", help="target triples, comma-separated")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=600, help="seconds before a baseline run is stopped")
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--out", type=Path, default=BENCH / "RESULTS.md")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results: dict[int, dict] = {}
+    triples: dict[int, int] = {}
+    for size in sizes:
+        corpus = BENCH / ".corpora" / f"{size}-{args.seed}"
+        if not (corpus / "seeds").exists():
+            generate(size, corpus, seed=args.seed)
+        from kb.pipeline import load_knowledge_base
+        triples[size] = len(load_knowledge_base(corpus).triples())
+        results[size] = {}
+        for stage in STAGES:
+            say(f"{size}: {stage}")
+            ours = median(stage, corpus, args.repeats, args.timeout)
+            base = None
+            if stage in BASELINE and not args.no_baseline:
+                say(f"{size}: baseline {stage}")
+                base = median(BASELINE[stage], corpus, args.repeats, args.timeout)
+            results[size][stage] = (ours, base)
+    write(args, sizes, triples, results)
+
+
+def exponent(t_small: float, t_large: float, n_small: int, n_large: int) -> str:
+    if t_small <= 0 or t_large <= 0:
+        return ""
+    return f"{math.log(t_large / t_small) / math.log(n_large / n_small):.2f}"
+
+
+def write(args, sizes: list[int], triples: dict[int, int], results: dict[int, dict]) -> None:
+    lines = ["# Benchmark results", "",
+             f"Written by `python bench/run.py --sizes {args.sizes} --repeats {args.repeats}` on "
+             f"{os.cpu_count()} cores. Medians of {args.repeats} fresh processes; peak memory is the largest "
+             "resident set of the process and its children. *ratio* = baseline time / tradekb time. "
+             "The baseline is the plain stack (rdflib memory store, pySHACL defaults, rdflib SPARQL and "
+             f"serializer), stopped after {args.timeout:.0f} s. Corpora: `bench/generate.py --seed {args.seed}`.",
+             "", "| stage | " + " | ".join(f"{triples[s]:,} triples: tradekb / baseline / ratio / peak MB" for s in sizes) + " |",
+             "|---|" + "---|" * len(sizes)]
+    for stage in STAGES:
+        cells = []
+        for size in sizes:
+            ours, base = results[size][stage]
+            ratio = (f"{base['seconds'] / ours['seconds']:.1f}×" if ours and base and ours["seconds"] > 0
+                     else ("> " + f"{args.timeout / ours['seconds']:.0f}×" if ours and stage in BASELINE
+                           and not args.no_baseline else "–"))
+            base_text = fmt_time(base, args.timeout) if stage in BASELINE and not args.no_baseline else "–"
+            cells.append(f"{fmt_time(ours, args.timeout)} / {base_text} / {ratio} / "
+                         f"{ours['peak_mb'] if ours else '–'}")
+        lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+    if len(sizes) >= 2:
+        small, large = sizes[-2], sizes[-1]
+        lines += ["", f"Scaling exponent b in t ~ N^b from {triples[small]:,} to {triples[large]:,} triples:", "",
+                  "| stage | b (tradekb) | b (baseline) |", "|---|---|---|"]
+        for stage in STAGES:
+            ours_s, base_s = results[small][stage]
+            ours_l, base_l = results[large][stage]
+            b_ours = exponent(ours_s["seconds"], ours_l["seconds"], triples[small], triples[large]) \
+                if ours_s and ours_l else ""
+            b_base = exponent(base_s["seconds"], base_l["seconds"], triples[small], triples[large]) \
+                if base_s and base_l else ""
+            lines.append(f"| {stage} | {b_ours} | {b_base or '–'} |")
+    args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

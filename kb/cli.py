@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from kb.errors import AnnotationError, QueryError, DependencyError, TradeKBError
+from kb.errors import QueryError, DependencyError, TradeKBError
 
 EXIT_INVALID, EXIT_BAD_INPUT, EXIT_MISSING_DEPENDENCY = 1, 2, 3
 

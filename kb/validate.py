@@ -14,7 +14,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from pyshacl import validate as shacl_validate
-from rdflib import RDF, RDFS, Graph, Literal, Namespace, URIRef
+from rdflib import RDFS, Graph, Namespace, URIRef
 from rdflib.term import Node
 
 from kb import jena
@@ -131,47 +131,33 @@ def validate(kb: KnowledgeBase, shapes: Graph, engine: Engine = Engine.AUTO,
     """Validate the knowledge base; each violation names the annotation file and line to fix."""
     engine = choose_engine(kb, engine)
     if engine is Engine.SPARQL:
-        findings = find_violations(store if store is not None else open_store(kb), compile_shapes(shapes))
-        labels = _labels(kb, {f.focus for f in findings})
-        violations = [Violation(locate(kb, URIRef(f.focus)),
-                                _short(URIRef(f.focus), _names()) + (f" ({labels[f.focus]})" if f.focus in labels else ""),
-                                _short(f.path, _names(), shapes) if f.path is not None else "", f.message, "Violation")
-                      for f in findings]
-        return ValidationReport(_sorted(violations))
-    if engine is Engine.JENA:
-        results = jena.validate(kb.triples(), shapes_path or _write_shapes(shapes))
-        data_labels = _labels(kb, {str(f) for f in results.objects(None, SH.focusNode)})
+        found = [(URIRef(f.focus), f.path, f.message, "Violation")
+                 for f in find_violations(store if store is not None else open_store(kb), compile_shapes(shapes))]
+        paths = shapes
     else:
-        data = kb.union()
-        results = validate_graph(data, shapes)
-        data_labels = {str(s): str(o) for s, o in data.subject_objects(RDFS.label)}
-    names = _names()
-    violations = []
-    # only the report's own results: nested ones (sh:detail) restate a top-level result
-    for result in results.objects(None, SH.result):
-        focus = results.value(result, SH.focusNode)
-        path = results.value(result, SH.resultPath)
-        severity = results.value(result, SH.resultSeverity)
-        messages = sorted(str(m) for m in results.objects(result, SH.resultMessage))
-        message = messages[0] if messages else "violates a shape"
-        label = data_labels.get(str(focus))
-        focus_text = _short(focus, names) + (f" ({label})" if label is not None else "")
-        violations.append(Violation(locate(kb, focus), focus_text,
-                                    _short(path, names, results) if path is not None else "", message,
-                                    str(severity).rsplit("#", 1)[-1]))
-    return ValidationReport(_sorted(violations))
-
-
-def _sorted(violations: list[Violation]) -> list[Violation]:
-    return sorted(violations, key=lambda v: (str(v.location.path) if v.location else "~",
-                                             v.location.line if v.location else 0, v.focus, v.path, v.message))
-
-
-def _names() -> Graph:
+        if engine is Engine.JENA:
+            results = jena.validate(kb.triples(), shapes_path or _write_shapes(shapes))
+        else:
+            results = validate_graph(kb.union(), shapes)
+        found = []
+        # only the report's own results: nested ones (sh:detail) restate a top-level result
+        for result in results.objects(None, SH.result):
+            messages = sorted(str(m) for m in results.objects(result, SH.resultMessage))
+            found.append((results.value(result, SH.focusNode), results.value(result, SH.resultPath),
+                          messages[0] if messages else "violates a shape",
+                          str(results.value(result, SH.resultSeverity)).rsplit("#", 1)[-1]))
+        paths = results
     names = Graph(bind_namespaces="none")
     for prefix, namespace in PREFIXES.items():
         names.bind(prefix, namespace)
-    return names
+    labels = _labels(kb, {str(focus) for focus, *_ in found})
+    violations = [Violation(locate(kb, focus),
+                            _short(focus, names) + (f" ({labels[str(focus)]})" if str(focus) in labels else ""),
+                            _short(path, names, paths) if path is not None else "", message, severity)
+                  for focus, path, message, severity in found]
+    violations.sort(key=lambda v: (str(v.location.path) if v.location else "~",
+                                   v.location.line if v.location else 0, v.focus, v.path, v.message))
+    return ValidationReport(violations)
 
 
 def _labels(kb: KnowledgeBase, wanted: set[str]) -> dict[str, str]:

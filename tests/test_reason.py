@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from rdflib import RDF, Literal
+from rdflib import RDF
 
 from kb.errors import DependencyError
 from kb.graph import KBID, TKB

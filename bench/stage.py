@@ -63,10 +63,10 @@ def main(stage: str, project: Path, arg: str | None) -> dict:
         return {"seconds": time.perf_counter() - started}
     if stage == "export":
         import tempfile
-        from kb.export import ExportFormat, serialize_to
+        from kb.export import ExportFormat, serialize
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
-            serialize_to(kb, ExportFormat.named(arg), Path(tmp) / "out")
+            serialize(kb, ExportFormat.named(arg), Path(tmp) / "out")
             return {"seconds": time.perf_counter() - started}
     # the baseline: rdflib memory graph, pySHACL defaults, rdflib SPARQL and serializer
     from pyshacl import validate as pyshacl_validate

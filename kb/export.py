@@ -49,17 +49,12 @@ class ExportFormat(enum.Enum):
         raise TradeKBError(f"unknown export format {name!r}; use one of {', '.join(f.label for f in cls)}")
 
 
-def serialize(kb: KnowledgeBase, fmt: ExportFormat) -> bytes:
-    """The knowledge base in `fmt`; the same graph always gives the same bytes."""
+def serialize(kb: KnowledgeBase, fmt: ExportFormat, output: Path | None = None) -> bytes | None:
+    """The knowledge base in `fmt`, as bytes, or written straight to `output` (not atomically: the
+    build stages its files and swaps them in). The same graph always gives the same bytes."""
     prefixes = {prefix: str(ns) for prefix, ns in PREFIXES.items()}
-    return ox.serialize(kb.quads if fmt.value[3] else kb.triples(), format=fmt.rdf_format, prefixes=prefixes)
-
-
-def serialize_to(kb: KnowledgeBase, fmt: ExportFormat, path: Path) -> None:
-    """Write the knowledge base in `fmt` straight to `path` (not atomic: see export and build)."""
-    prefixes = {prefix: str(ns) for prefix, ns in PREFIXES.items()}
-    data = kb.quads if fmt.value[3] else kb.triples()
-    ox.serialize(data, str(path), format=fmt.rdf_format, prefixes=prefixes)
+    return ox.serialize(kb.quads if fmt.value[3] else kb.triples(), None if output is None else str(output),
+                        format=fmt.rdf_format, prefixes=prefixes)
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:
@@ -80,7 +75,3 @@ def write_atomically(path: Path, data: bytes | str) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
 
-
-def export(kb: KnowledgeBase, fmt: ExportFormat, path: Path) -> None:
-    """Write the knowledge base to `path` in `fmt`, atomically."""
-    write_atomically(path, serialize(kb, fmt))

@@ -18,7 +18,7 @@ from typing import Callable
 
 from kb.annotations import load_corpus
 from kb.errors import TradeKBError
-from kb.export import ExportFormat, serialize_to
+from kb.export import ExportFormat, serialize
 from kb.graph import KnowledgeBase, build_graph, load_ontology
 from kb.queries import ResultFormat, catalogue, format_results, run_query
 from kb.reason import ReasoningReport, reason_kb
@@ -85,7 +85,7 @@ def build(project: Path, run_reasoner: bool = True, engine: Engine = Engine.AUTO
             reasoning = pool.submit(reason_kb, kb) if run_reasoner else None
             jobs = [pool.submit(stage, build_dir / "queries" / f"{name}.csv", query_to(name)) for name in queries]
             jobs += [pool.submit(stage, build_dir / f"{EXPORT_NAME}.{fmt.extension}",
-                                 lambda path, fmt=fmt: serialize_to(kb, fmt, path)) for fmt in ExportFormat]
+                                 lambda path, fmt=fmt: serialize(kb, fmt, path)) for fmt in ExportFormat]
             for job in jobs:
                 job.result()
             report = reasoning.result() if reasoning else None

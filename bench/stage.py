@@ -2,7 +2,7 @@
 
     python bench/stage.py STAGE PROJECT [ARG]
 
-Stages of tradekb: load, graph, store, validate, reason, query NAME, export FORMAT.
+Stages of tradekb: load, graph (into the store), validate, reason, query NAME, export FORMAT.
 Stages of the baseline (the plain stack a newcomer would write: rdflib's memory store, pySHACL with
 default options, rdflib's SPARQL engine and serializer): base-graph, base-validate, base-query NAME,
 base-export, and base-build (all of them in one process).
@@ -40,21 +40,15 @@ def main(stage: str, project: Path, arg: str | None) -> dict:
         return {"seconds": time.perf_counter() - started}
     kb = build_graph(corpus, load_ontology(project))
     from kb.queries import catalogue, run_query
-    from kb.store import open_store
     from kb.validate import load_shapes
 
-    if stage == "store":
-        started = time.perf_counter()
-        open_store(kb)
-        return {"seconds": time.perf_counter() - started}
     if stage in ("validate", "query"):
-        store = open_store(kb)
         started = time.perf_counter()
         if stage == "validate":
             from kb.validate import Engine, validate
-            validate(kb, load_shapes(project), Engine.AUTO, store=store)
+            validate(kb, load_shapes(project), Engine.AUTO)
         else:
-            run_query(store, catalogue(project)[arg], {})
+            run_query(kb.store, catalogue(project)[arg], {})
         return {"seconds": time.perf_counter() - started}
     if stage == "reason":
         from kb.reason import reason_kb

@@ -135,8 +135,7 @@ def query(project: Path, name: str | None, list_queries: bool, params: tuple[str
         raise QueryError(f"unknown query {name!r}; saved queries: {', '.join(queries)}")
     parsed = _parse_params(params)
     from kb.pipeline import load_knowledge_base
-    from kb.store import open_store
-    table = run_query(open_store(load_knowledge_base(project)), queries[name], parsed)
+    table = run_query(load_knowledge_base(project).store, queries[name], parsed)
     text = format_results(table, ResultFormat.named(fmt))
     _emit(text.encode("utf-8"), output)
 
@@ -153,7 +152,7 @@ def export(project: Path, fmt: str, output: Path | None, engine: str) -> None:
     from kb.export import ExportFormat, serialize
     from kb.pipeline import validated_knowledge_base
     from kb.validate import Engine
-    kb, _ = validated_knowledge_base(project, Engine(engine))
+    kb = validated_knowledge_base(project, Engine(engine))
     _emit(serialize(kb, ExportFormat.named(fmt)), output)
 
 

@@ -53,7 +53,11 @@ def serialize(kb: KnowledgeBase, fmt: ExportFormat, output: Path | None = None) 
     """The knowledge base in `fmt`, as bytes, or written straight to `output` (not atomically: the
     build stages its files and swaps them in). The same graph always gives the same bytes."""
     prefixes = {prefix: str(ns) for prefix, ns in PREFIXES.items()}
-    return ox.serialize(kb.quads if fmt.value[3] else kb.triples(), None if output is None else str(output),
+    target = None if output is None else str(output)
+    if fmt.value[3]:
+        return kb.store.dump(target, format=fmt.rdf_format, prefixes=prefixes)
+    # Turtle: the union, streamed; a triple in two named graphs is written twice, which is the same graph
+    return ox.serialize((ox.Triple(q.subject, q.predicate, q.object) for q in kb.quads()), target,
                         format=fmt.rdf_format, prefixes=prefixes)
 
 

@@ -83,23 +83,28 @@ def graph_iri(name: str) -> URIRef:
 
 
 class KnowledgeBase:
-    """The built graph as quads (one named graph per article), and where each node came from.
+    """The built graph in an in-memory Oxigraph store (one named graph per article), and where
+    each node came from.
 
-    The quads are the source of truth, in pyoxigraph terms, in a deterministic order: the embedded
-    store, the exports and the SHACL engines are all fed from them. An rdflib view is made on
-    demand for pySHACL and for users of rdflib's API.
+    The store is the one copy of the data: the saved queries, the compiled SHACL checks and the
+    exports read it directly, and its order is fixed by its content, so output is byte-stable. An
+    rdflib view is made on demand for pySHACL and for users of rdflib's API.
     """
 
-    def __init__(self, quads: list[ox.Quad], origins: dict[str, Location]) -> None:
-        self.quads = quads
+    def __init__(self, store: ox.Store, origins: dict[str, Location]) -> None:
+        self.store = store
         self.origins = origins
 
     def __len__(self) -> int:
-        return len(self.quads)
+        return len(self.store)
 
     @property
     def graph_names(self) -> list[str]:
-        return sorted({q.graph_name.value for q in self.quads if isinstance(q.graph_name, ox.NamedNode)})
+        return sorted(g.value for g in self.store.named_graphs())
+
+    def quads(self, graph: str | None = None):
+        """The quads of one named graph, or of all."""
+        return self.store.quads_for_pattern(None, None, None, None if graph is None else ox.NamedNode(graph))
 
     @cached_property
     def dataset(self) -> Dataset:
@@ -110,7 +115,7 @@ class KnowledgeBase:
         for name in self.graph_names:
             graph = dataset.graph(URIRef(name))
             graph.addN((to_rdflib_term(q.subject), to_rdflib_term(q.predicate), to_rdflib_term(q.object), graph)
-                       for q in self.quads if q.graph_name.value == name)
+                       for q in self.quads(name))
         return dataset
 
     def union(self) -> Graph:
@@ -119,12 +124,12 @@ class KnowledgeBase:
         for prefix, namespace in PREFIXES.items():
             merged.bind(prefix, namespace)
         merged.addN((to_rdflib_term(q.subject), to_rdflib_term(q.predicate), to_rdflib_term(q.object), merged)
-                    for q in self.quads)
+                    for q in self.quads())
         return merged
 
     def triples(self) -> list[ox.Triple]:
         """The union as pyoxigraph triples, without duplicates, in a stable order."""
-        return list(dict.fromkeys(ox.Triple(q.subject, q.predicate, q.object) for q in self.quads))
+        return list(dict.fromkeys(ox.Triple(q.subject, q.predicate, q.object) for q in self.quads()))
 
     def origin(self, node: URIRef | str) -> Location | None:
         """The annotation file and line that produced `node` (an IRI)."""
@@ -180,9 +185,15 @@ class _NamedGraph:
         self.out.append(ox.Quad(s, p, o, self.name))
 
 
+# Quads are moved into the store in batches of this size: a list of a million pyoxigraph quads
+# would take as much memory again as the store itself.
+BATCH = 100_000
+
+
 class _Builder:
     def __init__(self, corpus: Corpus, ontology: Graph) -> None:
         self.corpus = corpus
+        self.store = ox.Store()
         self.quads: list[ox.Quad] = []
         self.graphs: dict[str, _NamedGraph] = {}
         self.origins: dict[str, Location] = {}
@@ -209,18 +220,24 @@ class _Builder:
             node = self.iris[path] = ox.NamedNode(_KBID + path)
         return node
 
+    def flush(self, at_least: int = 0) -> None:
+        if len(self.quads) >= at_least:
+            self.store.bulk_extend(self.quads)
+            self.quads.clear()
+
     def build(self) -> KnowledgeBase:
         for stem in sorted(self.corpus.articles):
             self.article(stem)
         for fact in sorted(self.corpus.definitions):
             self.definition(self.corpus.definitions[fact])
+            self.flush(BATCH)
         for report in self.corpus.reports:
             self.report(report)
+            self.flush(BATCH)
         for fact in sorted(self.corpus.definitions):
             self.summary(self.corpus.definitions[fact])
-        order = {name: i for i, name in enumerate(sorted(g.name.value for g in self.graphs.values()))}
-        self.quads.sort(key=lambda q: order[q.graph_name.value])  # stable: emission order within a graph
-        return KnowledgeBase(self.quads, self.origins)
+        self.flush()
+        return KnowledgeBase(self.store, self.origins)
 
     def article(self, stem: str) -> None:
         article = self.corpus.articles[stem]
@@ -318,8 +335,10 @@ class _Builder:
         g.add(by_quote, _OA.prefix, _text(quote.prefix))
         g.add(by_quote, _OA.suffix, _text(quote.suffix))
         g.add(by_position, _RDF.type, _OA.TextPositionSelector)
-        g.add(by_position, _OA.start, ox.Literal(str(quote.start), datatype=_XSD.nonNegativeInteger))
-        g.add(by_position, _OA.end, ox.Literal(str(quote.end), datatype=_XSD.nonNegativeInteger))
+        # xsd:integer, not the vocabulary's xsd:nonNegativeInteger: Oxigraph stores the latter as the
+        # former anyway, and the values are the same; SHACL checks that they are not negative.
+        g.add(by_position, _OA.start, ox.Literal(str(quote.start), datatype=_XSD.integer))
+        g.add(by_position, _OA.end, ox.Literal(str(quote.end), datatype=_XSD.integer))
 
     def resolved_date(self, g: _NamedGraph, node: ox.NamedNode, d: ResolvedDate) -> None:
         g.add(node, _RDF.type, _T.ResolvedDate)

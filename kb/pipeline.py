@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyoxigraph as ox
 from typing import Callable
 
 from kb.annotations import load_corpus
@@ -22,7 +21,6 @@ from kb.export import ExportFormat, serialize
 from kb.graph import KnowledgeBase, build_graph, load_ontology
 from kb.queries import ResultFormat, catalogue, format_results, run_query
 from kb.reason import ReasoningReport, reason_kb
-from kb.store import open_store
 from kb.validate import Engine, choose_engine, load_shapes, shapes_file, validate
 
 BUILD_DIR = Path("build")
@@ -48,24 +46,23 @@ class BuildResult:
 
 
 def validated_knowledge_base(project: Path, engine: Engine = Engine.AUTO,
-                             say: Callable[[str], None] = lambda _: None) -> tuple[KnowledgeBase, ox.Store]:
-    """The project's knowledge base and its store, if it passes SHACL validation; else InvalidKnowledgeBase."""
+                             say: Callable[[str], None] = lambda _: None) -> KnowledgeBase:
+    """The project's knowledge base, if it passes SHACL validation; else InvalidKnowledgeBase."""
     kb = load_knowledge_base(project)
     say(f"built the graph: {len(kb)} quads in {len(kb.graph_names)} named graphs")
-    store = open_store(kb)
     engine = choose_engine(kb, engine)
-    report = validate(kb, load_shapes(project), engine, shapes_file(project), store)
+    report = validate(kb, load_shapes(project), engine, shapes_file(project))
     if not report.conforms:
         raise InvalidKnowledgeBase([str(v) for v in report.violations])
     say(f"SHACL ({engine.value}): the graph conforms to ontology/shapes.ttl")
-    return kb, store
+    return kb
 
 
 def build(project: Path, run_reasoner: bool = True, engine: Engine = Engine.AUTO,
           say: Callable[[str], None] = lambda _: None) -> BuildResult:
     """Run the whole job on the project and write build/; raises InvalidKnowledgeBase on a bad graph."""
     project = Path(project)
-    kb, store = validated_knowledge_base(project, engine, say)
+    kb = validated_knowledge_base(project, engine, say)
     queries = {name: q for name, q in catalogue(project).items() if not q.parameters}  # others need a value
     build_dir = project / BUILD_DIR
     staged: list[tuple[Path, Path]] = []  # (temporary file, target)
@@ -78,7 +75,7 @@ def build(project: Path, run_reasoner: bool = True, engine: Engine = Engine.AUTO
 
     def query_to(name: str) -> Callable[[Path], None]:
         return lambda path: path.write_text(
-            format_results(run_query(store, queries[name], {}), ResultFormat.CSV), encoding="utf-8")
+            format_results(run_query(kb.store, queries[name], {}), ResultFormat.CSV), encoding="utf-8")
 
     try:
         with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:

@@ -75,12 +75,12 @@ def reasoning_scope(kb: KnowledgeBase, whole_below: int = REASON_WHOLE_BELOW,
         return kb.triples(), "the whole knowledge base"
     names = [n for n in kb.graph_names if n.rsplit("/", 1)[1] not in ("ontology", "registry", "derived")]
     step = max(1, len(names) // articles)
-    chosen = set(names[::step][:articles])
-    shared = {str(graph_iri(n)) for n in ("ontology", "registry", "derived")}
-    picked = [q for q in kb.quads if q.graph_name.value in chosen]
+    chosen = names[::step][:articles]
+    picked = [q for name in chosen for q in kb.quads(name)]
     mentioned = {t.value for q in picked for t in (q.subject, q.object) if isinstance(t, ox.NamedNode)}
-    picked += [q for q in kb.quads if q.graph_name.value in shared and (
-        q.graph_name.value == str(graph_iri("ontology")) or q.subject.value in mentioned)]
+    picked += kb.quads(str(graph_iri("ontology")))
+    picked += [q for name in ("registry", "derived") for q in kb.quads(str(graph_iri(name)))
+               if q.subject.value in mentioned]
     stems = ", ".join(sorted(n.rsplit("/", 1)[1] for n in chosen))
     return (list(dict.fromkeys(ox.Triple(q.subject, q.predicate, q.object) for q in picked)),
             f"a slice: the ontology, {len(chosen)} of {len(names)} articles ({stems}) and the shared "

@@ -64,14 +64,12 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 def _not_of_datatype(datatype: URIRef) -> str:
     """A filter true when ?value is not a literal of `datatype`.
 
-    Oxigraph stores xsd:nonNegativeInteger literals as xsd:integer, so that type is checked as an
-    integer of at least 0; other types Oxigraph rewrites are refused rather than checked wrongly.
+    Oxigraph stores the types derived from xsd:integer as xsd:integer, so a shape naming one of
+    them is refused rather than checked wrongly (use xsd:integer with sh:minInclusive).
     """
-    if str(datatype) == XSD + "nonNegativeInteger":
-        return f"!isLiteral(?value) || DATATYPE(?value) != <{XSD}integer> || ?value < 0"
     if str(datatype).startswith(XSD) and str(datatype)[len(XSD):] in (
-            "positiveInteger", "negativeInteger", "nonPositiveInteger", "int", "long", "short", "byte",
-            "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte"):
+            "nonNegativeInteger", "positiveInteger", "negativeInteger", "nonPositiveInteger", "int", "long",
+            "short", "byte", "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte"):
         raise UnsupportedShape(f"sh:datatype {datatype.n3()} is not compiled (Oxigraph stores it as xsd:integer)")
     return f"!isLiteral(?value) || DATATYPE(?value) != {_n3(datatype)}"
 
@@ -172,6 +170,10 @@ class _Compiler:
             elif key == SH["in"]:
                 members = ", ".join(_n3(m) for m in self._list(value))
                 self._add(shape, path, message or "value is not in the list", per_value % f"?value NOT IN ({members})")
+            elif key in (SH.minInclusive, SH.maxInclusive, SH.minExclusive, SH.maxExclusive):
+                op = {SH.minInclusive: ">=", SH.maxInclusive: "<=", SH.minExclusive: ">", SH.maxExclusive: "<"}[key]
+                self._add(shape, path, message or f"not {op} {value}",
+                          per_value % f"!COALESCE(?value {op} {_n3(value)}, false)")
             elif key == SH.minLength:
                 self._add(shape, path, message or f"shorter than {value}",
                           per_value % f"isBlank(?value) || STRLEN(STR(?value)) < {int(value)}")

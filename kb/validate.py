@@ -21,7 +21,6 @@ from kb import jena
 from kb.errors import Location
 from kb.graph import PREFIXES, KnowledgeBase
 from kb.shacl_sparql import compile_shapes, find_violations
-from kb.store import open_store
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 SHAPES_FILE = Path("ontology") / "shapes.ttl"
@@ -127,12 +126,12 @@ def choose_engine(kb: KnowledgeBase, engine: Engine = Engine.AUTO) -> Engine:
 
 
 def validate(kb: KnowledgeBase, shapes: Graph, engine: Engine = Engine.AUTO,
-             shapes_path: Path | None = None, store: ox.Store | None = None) -> ValidationReport:
+             shapes_path: Path | None = None) -> ValidationReport:
     """Validate the knowledge base; each violation names the annotation file and line to fix."""
     engine = choose_engine(kb, engine)
     if engine is Engine.SPARQL:
         found = [(URIRef(f.focus), f.path, f.message, "Violation")
-                 for f in find_violations(store if store is not None else open_store(kb), compile_shapes(shapes))]
+                 for f in find_violations(kb.store, compile_shapes(shapes))]
         paths = shapes
     else:
         if engine is Engine.JENA:
@@ -161,12 +160,10 @@ def validate(kb: KnowledgeBase, shapes: Graph, engine: Engine = Engine.AUTO,
 
 
 def _labels(kb: KnowledgeBase, wanted: set[str]) -> dict[str, str]:
-    """rdfs:label of each wanted node, read from the quads (no rdflib copy of the graph)."""
-    if not wanted:
-        return {}
-    label = str(RDFS.label)
-    return {q.subject.value: q.object.value for q in kb.quads
-            if q.predicate.value == label and isinstance(q.subject, ox.NamedNode) and q.subject.value in wanted}
+    """rdfs:label of each wanted node, read from the store (no rdflib copy of the graph)."""
+    label = ox.NamedNode(str(RDFS.label))
+    return {node: q.object.value for node in wanted if not node.startswith("_:")
+            for q in kb.store.quads_for_pattern(ox.NamedNode(node), label, None)}
 
 
 def _write_shapes(shapes: Graph) -> Path:

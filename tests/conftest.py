@@ -33,6 +33,5 @@ def seed_kb():
 
 @pytest.fixture(scope="session")
 def seed_store(seed_kb):
-    """The seed knowledge base in the embedded Oxigraph store."""
-    from kb.store import open_store
-    return open_store(seed_kb)
+    """The seed knowledge base's embedded Oxigraph store."""
+    return seed_kb.store

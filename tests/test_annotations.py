@@ -17,7 +17,7 @@ from kb.graph import OA, TKB, KBID, graph_iri
 from kb.pipeline import load_knowledge_base
 
 CONSTRUCTIVE = "We asked Washington to play a constructive role"
-NON_NEGATIVE_INTEGER = URIRef("http://www.w3.org/2001/XMLSchema#nonNegativeInteger")
+INTEGER = URIRef("http://www.w3.org/2001/XMLSchema#integer")
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -132,8 +132,8 @@ def test_selectors_in_the_graph(mini_project):
     text = article_text(mini_project, "a01_mini")
     start = text.index(CONSTRUCTIVE)
     position, by_quote = URIRef(f"{span}/position"), URIRef(f"{span}/quote")
-    assert g.value(position, OA.start) == Literal(start, datatype=NON_NEGATIVE_INTEGER)
-    assert g.value(position, OA.end) == Literal(start + len(CONSTRUCTIVE), datatype=NON_NEGATIVE_INTEGER)
+    assert g.value(position, OA.start) == Literal(start, datatype=INTEGER)
+    assert g.value(position, OA.end) == Literal(start + len(CONSTRUCTIVE), datatype=INTEGER)
     assert str(g.value(by_quote, OA.exact)) == CONSTRUCTIVE
     assert str(g.value(by_quote, OA.prefix)) == text[start - 32:start]
     assert g.value(span, OA.hasSource) == URIRef(f"{KBID}article/a01_mini")

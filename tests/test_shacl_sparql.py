@@ -15,7 +15,6 @@ from rdflib import Graph, URIRef
 from conftest import REPO, make_mini_project
 from kb.pipeline import load_knowledge_base
 from kb.shacl_sparql import UnsupportedShape, compile_shapes, find_violations
-from kb.store import open_store
 from kb.terms import to_oxigraph_term
 from kb.validate import SH, Engine, load_shapes, validate, validate_graph
 
@@ -63,7 +62,7 @@ def test_each_failing_fixture_gets_pyshacls_verdict(mini, fixture):
 def test_the_seed_kb_conforms_on_both(seed_kb, seed_store):
     shapes = load_shapes(REPO)
     assert not by_sparql(seed_store, shapes)
-    assert validate(seed_kb, shapes, Engine.SPARQL, store=seed_store).violations == \
+    assert validate(seed_kb, shapes, Engine.SPARQL).violations == \
         validate(seed_kb, shapes, Engine.PYSHACL).violations == []
 
 
@@ -76,7 +75,7 @@ def test_a_generated_corpus_with_planted_defects_gets_pyshacls_verdict(tmp_path)
     shapes = load_shapes(tmp_path / "corpus")
     expected = by_pyshacl(kb.union(), shapes)
     assert len(expected) >= 3
-    assert by_sparql(open_store(kb), shapes) == expected
+    assert by_sparql(kb.store, shapes) == expected
     sparql = validate(kb, shapes, Engine.SPARQL)
     assert [str(v) for v in sparql.violations] == [str(v) for v in validate(kb, shapes, Engine.PYSHACL).violations]
 

@@ -222,7 +222,7 @@ class _Builder:
 
     def flush(self, at_least: int = 0) -> None:
         if len(self.quads) >= at_least:
-            self.store.bulk_extend(self.quads)
+            self.store.extend(self.quads)
             self.quads.clear()
 
     def build(self) -> KnowledgeBase:

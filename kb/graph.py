@@ -17,14 +17,13 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from rdflib import OWL, RDF, RDFS, XSD, Dataset, Graph, Namespace, URIRef
-from rdflib.term import Node
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import DCTERMS, ORG, PROV, SKOS, TIME
 
 from kb.annotations import Corpus, Definition, Quote, Report
 from kb.dates import PRECISIONS, ResolvedDate, zone
 from kb.errors import Location
-from kb.terms import to_oxigraph_term, to_rdflib_term
+from kb.terms import to_oxigraph_term as _ox, to_rdflib_term
 
 TKB = Namespace("https://w3id.org/tradekb/ontology#")
 KBID = Namespace("https://w3id.org/tradekb/id/")
@@ -64,14 +63,6 @@ DEFINITION_PROPERTIES = {
 }
 DATE_PROPERTIES = {"date": (TKB.reportedDate, TKB.date), "end": (TKB.reportedEndDate, TKB.endDate),
                    "effective": (TKB.reportedEffectiveDate, TKB.effectiveDate)}
-
-
-def fact_iri(fact: str) -> URIRef:
-    return KBID[fact]
-
-
-def article_iri(stem: str) -> URIRef:
-    return KBID[f"article/{stem}"]
 
 
 def report_iri(stem: str, fact: str) -> URIRef:
@@ -168,10 +159,6 @@ def _text(value: str) -> ox.Literal:
 
 def _date(value) -> ox.Literal:
     return ox.Literal(value.isoformat(), datatype=_XSD.date)
-
-
-def _ox(term: Node) -> ox.NamedNode:
-    return to_oxigraph_term(term)
 
 
 class _NamedGraph:

@@ -35,3 +35,27 @@ def seed_kb():
 def seed_store(seed_kb):
     """The seed knowledge base's embedded Oxigraph store."""
     return seed_kb.store
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(tmp_path_factory):
+    """Oxigraph's SPARQL server on a free loopback port with a fresh store (shared by the session)."""
+    from servers import start_oxigraph, stop
+    server = start_oxigraph(tmp_path_factory.mktemp("oxigraph"))
+    yield server
+    stop(server)
+
+
+@pytest.fixture(scope="session")
+def virtuoso_server(tmp_path_factory):
+    """Virtuoso on free loopback ports with a fresh database (shared by the session)."""
+    from servers import start_virtuoso, stop
+    server = start_virtuoso(tmp_path_factory.mktemp("virtuoso"))
+    yield server
+    stop(server)
+
+
+@pytest.fixture(scope="session", params=["oxigraph", "virtuoso"])
+def sparql_server(request):
+    """Each real SPARQL server in turn: a test using it runs once against Oxigraph, once against Virtuoso."""
+    return request.getfixturevalue(f"{request.param}_server")

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Create .venv and install tradekb with its test tools; skipped when pyproject.toml is unchanged.
 # Needs Python 3.11+, gcc (owlready2 compiles) and, for reasoning, Java.
-# --with-jena also installs Apache Jena (Debian's libapache-jena-java) when it is missing and this
-# user may run apt-get: the tests hold Jena's SHACL verdicts to pySHACL's.
+# --with-servers also installs what the tests run against from Debian, when missing and this user
+# may run apt-get: Apache Jena (libapache-jena-java; the tests hold its SHACL verdicts to pySHACL's
+# and parse the exports with its riot) and Virtuoso (virtuoso-opensource; the tests start it on
+# loopback ports, the packaged service is not used). --with-jena installs Jena alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
@@ -22,13 +24,20 @@ if ! command -v java >/dev/null 2>&1; then
   echo "note: Java is not installed: 'tradekb reason' and the reasoning step of 'build' need it" \
        "(e.g. apt-get install default-jre-headless)" >&2
 fi
-if [ "${1:-}" = "--with-jena" ] && [ ! -f /usr/share/java/jena-shacl.jar ]; then
+missing=()  # Debian packages the tests want and this machine lacks
+case "${1:-}" in
+  --with-servers|--with-jena)
+    [ -f /usr/share/java/jena-shacl.jar ] || missing+=(libapache-jena-java) ;;&
+  --with-servers)
+    command -v virtuoso-t >/dev/null 2>&1 || missing+=(virtuoso-opensource) ;;
+esac
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing Apache Jena (libapache-jena-java)..." >&2
+    echo "installing ${missing[*]}..." >&2
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libapache-jena-java >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "note: Apache Jena is not installed and apt-get is not available to this user:" \
-         "the Jena parity tests will be skipped (apt-get install libapache-jena-java)" >&2
+    echo "note: not installed, and apt-get is not available to this user: ${missing[*]}:" \
+         "the tests that need them will be skipped (apt-get install ${missing[*]})" >&2
   fi
 fi

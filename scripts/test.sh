@@ -2,5 +2,5 @@
 # Set up and run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh --with-jena
+bash scripts/setup.sh --with-servers
 exec .venv/bin/python -m pytest "$@"

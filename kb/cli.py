@@ -156,6 +156,31 @@ def export(project: Path, fmt: str, output: Path | None, engine: str) -> None:
     _emit(serialize(kb, ExportFormat.named(fmt)), output)
 
 
+@cli.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=7878, show_default=True,
+              help="The port on 127.0.0.1; 0 picks a free one.")
+@click.option("--location", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep the server's store in DIR (new, empty, or a store from an earlier serve); "
+                   "by default it is a temporary directory removed on exit.")
+@SHACL_OPTION
+@click.pass_obj
+def serve(project: Path, port: int, location: Path | None, engine: str) -> None:
+    """Serve the validated knowledge base over SPARQL (Oxigraph's server on 127.0.0.1) until Ctrl-C.
+
+    Prints the query, update and Graph Store URLs. Queries see the union of the named graphs as
+    their default graph, as `tradekb query` does; GRAPH ?g names one article's graph.
+    """
+    from kb.server import serve as run_server
+    from kb.validate import Engine
+
+    def announce(endpoints) -> None:
+        click.echo(f"query   {endpoints.query}\nupdate  {endpoints.update}\nstore   {endpoints.store}")
+        _say("serving on 127.0.0.1; Ctrl-C stops the server")
+
+    run_server(project, port, location, Engine(engine), _say, announce)
+    _say("stopped")
+
+
 def _emit(data: bytes, output: Path | None) -> None:
     if output is None:
         sys.stdout.buffer.write(data)

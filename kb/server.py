@@ -32,19 +32,22 @@ import pyoxigraph as ox
 
 from kb.errors import DependencyError, TradeKBError
 from kb.graph import KnowledgeBase
+from kb.pipeline import validated_knowledge_base
+from kb.validate import Engine
 
 LOOPBACK = "127.0.0.1"
-DEFAULT_PORT = 7878
 INSTALL_HINT = "the Oxigraph server is not installed: pip install 'oxigraph>=0.5,<0.6' (a tradekb dependency)"
 READY_TIMEOUT = 30.0  # seconds for a server to answer its first query
 STOP_TIMEOUT = 10.0  # seconds between SIGTERM and SIGKILL
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 # Only ever talks to loopback servers: no proxy from the environment is consulted.
 _LOOPBACK_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-class ServerError(TradeKBError):
-    """A server could not be started or stopped by itself: the port is taken, the store is locked."""
+class ServeError(TradeKBError):
+    """A local server could not be started or stopped by itself: the port is taken, the store
+    directory is unusable or locked (exit 2, like any bad option)."""
 
 
 @dataclass(frozen=True)
@@ -83,15 +86,20 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def check_port_free(port: int) -> None:
-    """ServerError if something listens on the port: said before any work, and never mistaken for
-    our own server answering."""
+def claim_port(port: int) -> int:
+    """`port`, checked free, or a free one for 0; ServeError if something listens there.
+
+    Checked before any work, and so that a server already on the port is never taken for ours.
+    """
+    if port == 0:
+        return free_port()
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no obstacle
         try:
             probe.bind((LOOPBACK, port))
         except OSError as e:
-            raise ServerError(f"cannot serve on {LOOPBACK}:{port}: {e.strerror}") from None
+            raise ServeError(f"cannot serve on {LOOPBACK}:{port}: {e.strerror}") from None
+    return port
 
 
 def write_store(kb: KnowledgeBase, location: Path) -> None:
@@ -102,20 +110,20 @@ def write_store(kb: KnowledgeBase, location: Path) -> None:
     """
     location = Path(location)
     if location.is_dir() and any(location.iterdir()) and not (location / "CURRENT").is_file():
-        raise ServerError(f"{location} is not empty and holds no Oxigraph store: give a new or empty directory")
+        raise ServeError(f"{location} is not empty and holds no Oxigraph store: give a new or empty directory")
     try:
         store = ox.Store(str(location))
         store.clear()
         store.bulk_extend(kb.quads())
         store.flush()
     except OSError as e:
-        raise ServerError(f"cannot write the store at {location}: {e}") from None
+        raise ServeError(f"cannot write the store at {location}: {e}") from None
     # `store` goes with this frame: RocksDB's lock is released for the server
 
 
 def start_process(argv: list[str], query_url: str, log: Path, cwd: Path | None = None,
                   timeout: float = READY_TIMEOUT) -> subprocess.Popen:
-    """Start a server (output to `log`) and return once `query_url` answers; ServerError if not.
+    """Start a server (output to `log`) and return once `query_url` answers; ServeError if not.
 
     The server gets its own session, so a Ctrl-C in the terminal reaches only us: we stop it.
     """
@@ -132,7 +140,7 @@ def start_process(argv: list[str], query_url: str, log: Path, cwd: Path | None =
 
 def wait_until_answers(query_url: str, process: subprocess.Popen, log: Path,
                        timeout: float = READY_TIMEOUT) -> None:
-    """Return once `query_url` answers `ASK {}`; ServerError if the process exits first (with the
+    """Return once `query_url` answers `ASK {}`; ServeError if the process exits first (with the
     line of its log that says why) or the deadline passes."""
     name = Path(process.args[0]).name
     url = f"{query_url}?{urllib.parse.urlencode({'query': 'ASK {}'})}"
@@ -145,9 +153,9 @@ def wait_until_answers(query_url: str, process: subprocess.Popen, log: Path,
         except OSError:  # refused while it starts, or an HTTP error
             pass
         if time.monotonic() > deadline:
-            raise ServerError(f"{name} did not answer {query_url} within {timeout:.0f} s (log: {log})")
+            raise ServeError(f"{name} did not answer {query_url} within {timeout:.0f} s (log: {log})")
         time.sleep(0.05)
-    raise ServerError(f"{name} exited with code {process.returncode}: {failure_line(log)}")
+    raise ServeError(f"{name} exited with code {process.returncode}: {failure_line(log)}")
 
 
 def failure_line(log: Path) -> str:
@@ -178,7 +186,7 @@ def start_oxigraph(location: Path, port: int, log: Path, union_default_graph: bo
 
 
 @contextmanager
-def running(kb: KnowledgeBase, port: int = DEFAULT_PORT,
+def running(kb: KnowledgeBase, port: int,
             location: Path | None = None) -> Iterator[tuple[Endpoints, subprocess.Popen]]:
     """The knowledge base served by Oxigraph on loopback for the duration of the `with`.
 
@@ -186,8 +194,7 @@ def running(kb: KnowledgeBase, port: int = DEFAULT_PORT,
     removed afterwards.
     """
     oxigraph_binary()
-    port = port or free_port()
-    check_port_free(port)
+    port = claim_port(port)
     with tempfile.TemporaryDirectory(prefix="tradekb-serve-") as scratch:
         store = Path(location) if location is not None else Path(scratch) / "store"
         write_store(kb, store)
@@ -198,19 +205,27 @@ def running(kb: KnowledgeBase, port: int = DEFAULT_PORT,
             stop(process)
 
 
-def serve(kb: KnowledgeBase, port: int = DEFAULT_PORT, location: Path | None = None,
+def serve(project: Path, port: int, location: Path | None = None, engine: Engine = Engine.AUTO,
+          say: Callable[[str], None] = lambda _: None,
           on_ready: Callable[[Endpoints], None] = lambda _: None) -> None:
-    """Serve the knowledge base until SIGINT (Ctrl-C) or SIGTERM, then stop the server and return.
+    """Build and validate the project's knowledge base and serve it until SIGINT (Ctrl-C) or
+    SIGTERM; then stop the server and return.
 
-    ServerError if it cannot start, or if it stops by itself.
+    A missing server or a taken port is said before the build. ServeError if the server cannot
+    start or stops by itself; InvalidKnowledgeBase if the graph does not validate.
     """
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM ends it as Ctrl-C does
+    # Ctrl-C and SIGTERM both end it, even where SIGINT came ignored (a job started with `&`)
+    previous = {signum: signal.signal(signum, signal.default_int_handler) for signum in STOP_SIGNALS}
     try:
+        oxigraph_binary()
+        port = claim_port(port)
+        kb = validated_knowledge_base(project, engine, say)
         with running(kb, port, location) as (endpoints, process):
             on_ready(endpoints)
             code = process.wait()
-            raise ServerError(f"the Oxigraph server stopped by itself with code {code}")
+            raise ServeError(f"the Oxigraph server stopped by itself with code {code}")
     except KeyboardInterrupt:
         return
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -1,4 +1,5 @@
-"""Apache Jena's SHACL validator, run as a Java process: the fast engine for large graphs.
+"""Apache Jena, run as a Java process: its SHACL validator (the fast engine for large graphs) and
+its RDF parser, riot (an independent reader of what tradekb exports).
 
 Debian's `libapache-jena-java` puts Jena and its libraries in /usr/share/java. Its jena-core jar
 moved the shaded Xerces classes to package `xerces.*` but left their message bundles under

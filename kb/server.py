@@ -163,7 +163,9 @@ def failure_line(log: Path) -> str:
     lines = [line.strip() for line in Path(log).read_text(encoding="utf-8", errors="replace").splitlines()
              if line.strip()]
     errors = [line for line in lines if "error" in line.lower()]
-    return (errors or lines or ["no output"])[0 if errors else -1]
+    if errors:
+        return errors[0]
+    return lines[-1] if lines else "no output"
 
 
 def stop(process: subprocess.Popen, timeout: float = STOP_TIMEOUT) -> None:

@@ -13,7 +13,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from servers import Server, start_oxigraph, stop
+
+from kb import server as kb_server
+from servers import Server, free_port, start_oxigraph, stop
 
 GRAPH = "http://example.org/tradekb-test/harness"
 DATA = '<http://example.org/s> <http://example.org/p> "café, 東京" .\n'.encode()
@@ -92,3 +94,13 @@ def test_a_stopped_server_no_longer_answers(tmp_path):
     assert server.process.returncode is not None
     with pytest.raises(urllib.error.URLError):
         select(server, "SELECT ?s WHERE { ?s ?p ?o }")
+
+
+def test_a_server_that_cannot_start_says_why_in_one_line(tmp_path):
+    first = start_oxigraph(tmp_path)
+    try:
+        with pytest.raises(kb_server.ServeError, match=r"^oxigraph exited with code 1: Error: .*lock") as failed:
+            kb_server.start_oxigraph(tmp_path / "store", free_port(), tmp_path / "second.log")
+        assert "\n" not in str(failed.value)
+    finally:
+        stop(first)

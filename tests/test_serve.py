@@ -49,7 +49,8 @@ def read_endpoints(process: subprocess.Popen) -> Endpoints:
         if not selector.select(timeout=STARTUP_TIMEOUT):
             process.kill()
             pytest.fail(f"tradekb serve printed no URLs within {STARTUP_TIMEOUT:.0f} s")
-    urls = dict(process.stdout.readline().split() for _ in range(3))
+    lines = [process.stdout.readline().split() for _ in range(3)]  # empty once the process has exited
+    urls = dict(fields for fields in lines if len(fields) == 2)
     if set(urls) != {"query", "update", "store"}:
         pytest.fail(f"tradekb serve printed {urls} and exited ({process.wait()}): {process.stderr.read()}")
     return Endpoints(urls["query"], urls["update"], urls["store"])

@@ -164,12 +164,30 @@ def run_sparql(store: ox.Store, text: str) -> ResultTable:
     except SyntaxError as e:
         raise QueryError(f"SPARQL syntax error: {e}") from None
     variables = [v.value for v in solutions.variables]
-    rows = [tuple(to_rdflib_term(solution[v]) for v in variables) for solution in solutions]
+    converted: dict = {}  # a value recurs in many rows, and building an rdflib Literal is costly
+
+    def term(value):
+        try:
+            return converted[value]
+        except KeyError:
+            converted[value] = rdflib_term = to_rdflib_term(value)
+            return rdflib_term
+    rows = [tuple(map(term, solution)) for solution in solutions]
     return ResultTable(variables, rows)
 
 
-def resolve_parameter(store: ox.Store, parameter: Parameter, value: str) -> Node:
-    """The node a parameter value names: an IRI as is, or the one node of the class with that name."""
+# Runs one SELECT somewhere: on the embedded store (run_sparql) or on a server (kb.endpoint).
+Select = Callable[[str], ResultTable]
+
+
+def _select(source: ox.Store | Select) -> Select:
+    return partial(run_sparql, source) if isinstance(source, ox.Store) else source
+
+
+def resolve_parameter(source: ox.Store | Select, parameter: Parameter, value: str) -> Node:
+    """The node a parameter value names: an IRI as is, or the one node of the class with that name.
+
+    `source` is the embedded store, or a function that runs a SELECT elsewhere (a server)."""
     value = value.strip()
     if value.startswith("<") and value.endswith(">"):
         value = value[1:-1]

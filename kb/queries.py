@@ -14,7 +14,9 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import pyoxigraph as ox
 from rdflib import Literal, URIRef
@@ -198,7 +200,7 @@ def resolve_parameter(source: ox.Store | Select, parameter: Parameter, value: st
     bindings = {"wanted": Literal(value)}
     if parameter.cls:
         bindings["class"] = URIRef(parameter.cls)
-    found = run_sparql(store, bind(NAME_LOOKUP, bindings)).rows
+    found = _select(source)(bind(NAME_LOOKUP, bindings)).rows
     nodes = sorted({row[0] for row in found})
     if not nodes:
         raise QueryError(f"{parameter.name}: nothing named {value!r} (give a label, an alias or an IRI)")
@@ -208,8 +210,9 @@ def resolve_parameter(source: ox.Store | Select, parameter: Parameter, value: st
     return nodes[0]
 
 
-def run_query(store: ox.Store, query: SavedQuery, params: dict[str, str]) -> ResultTable:
-    """Run a saved query with its parameters (name -> IRI or name) on the embedded store."""
+def run_query(source: ox.Store | Select, query: SavedQuery, params: dict[str, str]) -> ResultTable:
+    """Run a saved query with its parameters (name -> IRI or name) on the embedded store, or
+    through `source`, a function that runs a SELECT elsewhere."""
     declared = {p.name: p for p in query.parameters}
     unknown = sorted(set(params) - set(declared))
     if unknown:
@@ -218,8 +221,9 @@ def run_query(store: ox.Store, query: SavedQuery, params: dict[str, str]) -> Res
     missing = sorted(set(declared) - set(params))
     if missing:
         raise QueryError(f"query {query.name}: give --param {missing[0]}=... ({declared[missing[0]].description})")
-    bindings = {name: resolve_parameter(store, declared[name], value) for name, value in params.items()}
-    return sort_lists(run_sparql(store, bind(query.text, bindings)), query.lists)
+    select = _select(source)
+    bindings = {name: resolve_parameter(select, declared[name], value) for name, value in params.items()}
+    return sort_lists(select(bind(query.text, bindings)), query.lists)
 
 
 LIST_SEPARATOR = "; "

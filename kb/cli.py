@@ -1,7 +1,8 @@
 """The command line: each command parses, calls one library function, prints, and maps to an exit code.
 
 Exit codes: 0 success; 1 the knowledge base does not validate or is inconsistent; 2 bad input
-(annotations, query name or parameter, options); 3 a missing dependency (Java for HermiT).
+(annotations, query name or parameter, options); 3 a missing dependency (Java for HermiT); 4 a
+SPARQL server failed (unreachable, timed out, refused or garbled a request).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from pathlib import Path
 
 import click
 
-from kb.errors import QueryError, DependencyError, TradeKBError
+from kb.errors import QueryError, DependencyError, ServerError, TradeKBError
 
-EXIT_INVALID, EXIT_BAD_INPUT, EXIT_MISSING_DEPENDENCY = 1, 2, 3
+EXIT_INVALID, EXIT_BAD_INPUT, EXIT_MISSING_DEPENDENCY, EXIT_SERVER = 1, 2, 3, 4
 
 
 def _fail(error: TradeKBError) -> None:
@@ -24,6 +25,8 @@ def _fail(error: TradeKBError) -> None:
         raise SystemExit(EXIT_INVALID)
     if isinstance(error, DependencyError):
         raise SystemExit(EXIT_MISSING_DEPENDENCY)
+    if isinstance(error, ServerError):
+        raise SystemExit(EXIT_SERVER)
     raise SystemExit(EXIT_BAD_INPUT)
 
 
@@ -59,6 +62,35 @@ SHACL_OPTION = click.option(
          "tests hold sparql and jena to pyshacl's verdicts.")
 
 
+def _options(*options):
+    """Apply several click options as one decorator."""
+    def apply(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return apply
+
+
+ENDPOINT_HELP = "The server's SPARQL query URL (Oxigraph's http://HOST:PORT/query, Virtuoso's http://HOST:PORT/sparql)."
+SERVER_OPTIONS = _options(
+    click.option("--graph-base", metavar="IRI",
+                 help="The base IRI the graph names are under on the server (default: the local build's, "
+                      "https://w3id.org/tradekb/id/graph/)."),
+    click.option("--auth", type=click.Choice(["auto", "basic", "digest"]), default="auto", show_default=True,
+                 help="HTTP auth scheme; auto answers the server's challenge (Digest for Virtuoso). Credentials "
+                      "come from TRADEKB_USER / TRADEKB_PASSWORD or a netrc file, never from the command line."),
+    click.option("--timeout", type=click.IntRange(min=1), default=60, show_default=True,
+                 help="Seconds to wait for each answer from the server."))
+STORE_OPTION = click.option("--store-endpoint", metavar="URL",
+                            help="The Graph Store protocol URL, if it is not the known one for the server.")
+
+
+def _connection(endpoint: str, auth: str, timeout: int, update_endpoint: str | None = None,
+                store_endpoint: str | None = None):
+    from kb.endpoint import connect
+    return connect(endpoint, update_endpoint, store_endpoint, auth, timeout)
+
+
 @cli.command()
 @click.option("--no-reason", is_flag=True, help="Skip the HermiT consistency check.")
 @SHACL_OPTION
@@ -74,18 +106,68 @@ def build(project: Path, no_reason: bool, engine: str) -> None:
 
 @cli.command()
 @SHACL_OPTION
+@click.option("--endpoint", metavar="URL", help="Validate what this server holds (see push) instead. " + ENDPOINT_HELP)
+@STORE_OPTION
+@SERVER_OPTIONS
 @click.pass_obj
-def validate(project: Path, engine: str) -> None:
-    """Check the annotations and validate the graph against the SHACL shapes (exit 1 on violations)."""
+def validate(project: Path, engine: str, endpoint: str | None, store_endpoint: str | None, graph_base: str | None,
+             auth: str, timeout: int) -> None:
+    """Check the annotations and validate the graph against the SHACL shapes (exit 1 on violations).
+
+    With --endpoint, the graphs pushed to the server are fetched and validated in the same way;
+    violations name the local annotation file and line where the project knows the node."""
     from kb.pipeline import load_knowledge_base
     from kb.validate import Engine, load_shapes, shapes_file, validate as run_validate
-    report = run_validate(load_knowledge_base(project), load_shapes(project), Engine(engine), shapes_file(project))
+    if endpoint:
+        from kb.push import Layout, fetch
+        connection = _connection(endpoint, auth, timeout, store_endpoint=store_endpoint)
+        kb = fetch(connection, Layout.under(graph_base), _local_origins(project))
+        _say(f"fetched {len(kb.graph_names)} graphs ({len(kb)} quads) from {connection.endpoint}")
+    else:
+        kb = load_knowledge_base(project)
+    report = run_validate(kb, load_shapes(project), Engine(engine), shapes_file(project))
     for violation in report.violations:
         click.echo(str(violation))
     if not report.conforms:
         _say(f"{sum(v.severity == 'Violation' for v in report.violations)} violation(s)")
         raise SystemExit(EXIT_INVALID)
     _say("conforms: no violations")
+
+
+def _local_origins(project: Path) -> dict:
+    """Where the local project's annotations put each node, or nothing if they do not load."""
+    from kb.errors import AnnotationError
+    from kb.pipeline import load_knowledge_base
+    try:
+        return load_knowledge_base(project).origins
+    except AnnotationError:
+        _say("note: the local annotations do not load, so violations cannot name their file and line")
+        return {}
+
+
+@cli.command()
+@click.option("--endpoint", metavar="URL", required=True, help=ENDPOINT_HELP)
+@click.option("--update-endpoint", metavar="URL",
+              help="The SPARQL Update URL, if it is not the known one for the server.")
+@STORE_OPTION
+@SERVER_OPTIONS
+@SHACL_OPTION
+@click.pass_obj
+def push(project: Path, endpoint: str, update_endpoint: str | None, store_endpoint: str | None,
+         graph_base: str | None, auth: str, timeout: int, engine: str) -> None:
+    """Upload the validated knowledge base to a SPARQL server, one named graph per article.
+
+    The graphs are loaded beside the old ones and swapped in by one SPARQL Update; a failed push
+    leaves the old graphs as they were, and a re-push replaces (README: Remote servers)."""
+    from kb.pipeline import validated_knowledge_base
+    from kb.push import Layout, push as run_push
+    from kb.validate import Engine
+    kb = validated_knowledge_base(project, Engine(engine), _say)
+    connection = _connection(endpoint, auth, timeout, update_endpoint, store_endpoint)
+    layout = Layout.under(graph_base)
+    result = run_push(kb, connection, layout, _say)
+    click.echo(f"pushed {result.graphs} graphs ({result.triples} triples) to {connection.endpoint} under {layout.base}"
+               + (f"; dropped {len(result.dropped)} graph(s) no longer in the knowledge base" if result.dropped else ""))
 
 
 @cli.command()
@@ -118,10 +200,16 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--format", "-f", "fmt", default="table", show_default=True,
               type=click.Choice(["table", "csv", "tsv", "json", "md"]), help="Output format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.option("--endpoint", metavar="URL", help="Run it on this server (see push) instead. " + ENDPOINT_HELP)
+@click.option("--page-size", type=click.IntRange(min=1), default=5000, show_default=True,
+              help="Rows per request to the server: every answer is fetched a page at a time, below "
+                   "Virtuoso's 10,000-row cap, so that no server cuts it short.")
+@SERVER_OPTIONS
 @click.pass_obj
 def query(project: Path, name: str | None, list_queries: bool, params: tuple[str, ...], fmt: str,
-          output: Path | None) -> None:
-    """Run the saved query NAME (queries/NAME.rq) on the embedded store."""
+          output: Path | None, endpoint: str | None, page_size: int, graph_base: str | None, auth: str,
+          timeout: int) -> None:
+    """Run the saved query NAME (queries/NAME.rq) on the embedded store, or with --endpoint on a server."""
     from kb.queries import ResultFormat, catalogue, format_results, run_query
     queries = catalogue(project)
     if list_queries or name is None:
@@ -134,8 +222,13 @@ def query(project: Path, name: str | None, list_queries: bool, params: tuple[str
     if name not in queries:
         raise QueryError(f"unknown query {name!r}; saved queries: {', '.join(queries)}")
     parsed = _parse_params(params)
-    from kb.pipeline import load_knowledge_base
-    table = run_query(load_knowledge_base(project).store, queries[name], parsed)
+    if endpoint:
+        from kb.push import Layout, query as run_remote
+        table = run_remote(_connection(endpoint, auth, timeout), Layout.under(graph_base), queries[name], parsed,
+                           page_size)
+    else:
+        from kb.pipeline import load_knowledge_base
+        table = run_query(load_knowledge_base(project).store, queries[name], parsed)
     text = format_results(table, ResultFormat.named(fmt))
     _emit(text.encode("utf-8"), output)
 

@@ -52,3 +52,8 @@ class QueryError(TradeKBError):
 
 class DependencyError(TradeKBError):
     """A tool tradekb runs is missing or failed: Java, HermiT, Jena."""
+
+
+class ServerError(TradeKBError):
+    """A SPARQL server could not be reached, or refused or garbled a request: one line naming the
+    server, the request (method and URL, never credentials) and what it answered."""

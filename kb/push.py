@@ -1,0 +1,280 @@
+"""The knowledge base on a SPARQL server: push it, find it, query it, fetch it back.
+
+Layout under a base IRI (default `https://w3id.org/tradekb/id/graph/`, as in the local build):
+`<base><name>` for each graph of the KB (one per article, `registry`, `derived`, `ontology`),
+`<base>push/manifest` naming the graphs of the last push, and `<base>push/<push id>/<name>` for
+the staging graphs of a push under way. An article stem never holds a "/", so the names can't meet.
+
+A push is atomic for the reader: each graph is uploaded beside its target (Graph Store PUT, or
+INSERT DATA where a server has no Graph Store), the uploads are counted, and one SPARQL Update
+moves them all over the targets, drops the graphs an earlier push had and this one has not, and
+rewrites the manifest. Virtuoso's graph PUT is not atomic and its MOVE of an empty graph clears
+the target, so nothing is moved before every staging graph holds what was sent. Virtuoso also
+applies an update request one operation at a time, visibly, undoing none if a later one fails;
+so on such a server the manifest loses its push id first, and a tradekb reader waits for the
+swap (or reports the failed one) rather than read a mix. A push that fails leaves the old graphs
+as they were; its staging graphs are dropped on the way out, or by the next push if the server
+went away.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+from datetime import UTC, datetime
+
+import pyoxigraph as ox
+from rdflib import Literal, URIRef
+
+from kb.endpoint import DEFAULT_PAGE_SIZE, Connection, projected_variables
+from kb.errors import Location, ServerError, TradeKBError
+from kb.graph import KnowledgeBase, graph_iri
+from kb.queries import ResultTable, SavedQuery, _without_comments, run_query
+
+DEFAULT_BASE = str(graph_iri(""))
+DCTERMS = "http://purl.org/dc/terms/"
+_PROLOGUE = re.compile(r"\s*(?:(?:PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s+<[^>]*>)\s*)*", re.IGNORECASE)
+_ORDER_BY = re.compile(r"\bORDER\s+BY\b", re.IGNORECASE)
+_SLICE = re.compile(r"\b(?:LIMIT|OFFSET)\b", re.IGNORECASE)
+T = TypeVar("T")
+SWAP_POLL = 0.25  # seconds between looks at a manifest whose swap is under way
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Graph names under one base IRI."""
+
+    base: str = DEFAULT_BASE
+
+    @classmethod
+    def under(cls, base: str | None) -> Layout:
+        base = base or DEFAULT_BASE
+        if "://" not in base or any(c in base for c in '<>" {}|\\^`'):
+            raise TradeKBError(f"--graph-base {base!r} is not an absolute IRI")
+        return cls(base if base.endswith(("/", "#")) else base + "/")
+
+    def graph(self, name: str) -> str:
+        return self.base + name
+
+    @property
+    def manifest(self) -> str:
+        return self.base + "push/manifest"
+
+    def staging(self, push_id: str, name: str) -> str:
+        return f"{self.base}push/{push_id}/{name}"
+
+    def is_kb_graph(self, iri: str) -> bool:
+        """A graph of the knowledge base itself (not the manifest, not a staging graph)."""
+        return iri.startswith(self.base) and "/" not in iri[len(self.base):]
+
+
+def local_name(graph: str) -> str:
+    """The name of a local KB graph (`…/id/graph/000_x` -> `000_x`)."""
+    return graph[len(DEFAULT_BASE):]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The KB graphs a server holds under a base, and the push that put them there (None if
+    they were loaded some other way, e.g. by `tradekb serve` or a TriG import)."""
+
+    graphs: list[str]
+    push_id: str | None
+
+
+@dataclass(frozen=True)
+class PushResult:
+    graphs: int
+    triples: int
+    dropped: list[str]
+
+
+def _drop(graphs: list[str]) -> str:
+    return " ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in graphs)
+
+
+def graphs_under(connection: Connection, layout: Layout) -> list[str]:
+    """Every graph named under the base (KB graphs, manifest, staging), from the server itself."""
+    text = ("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } "
+            f"FILTER(STRSTARTS(STR(?g), {Literal(layout.base).n3()})) }}")
+    return sorted(str(row[0]) for row in select_all(connection, text, None, "graphs under the base").rows)
+
+
+def snapshot(connection: Connection, layout: Layout) -> Snapshot:
+    """What a reader should query: the manifest's graphs, else every KB graph under the base.
+
+    A manifest without its push id is a swap under way, waited for (up to the connection's
+    timeout), or one that failed halfway (see `swap_begins`)."""
+    manifest = URIRef(layout.manifest).n3()
+    text = (f"SELECT ?graph ?id WHERE {{ GRAPH {manifest} {{ {manifest} <{DCTERMS}hasPart> ?graph "
+            f"OPTIONAL {{ {manifest} <{DCTERMS}identifier> ?id }} }} }}")
+    deadline = time.monotonic() + connection.timeout
+    rows = connection.select(text, None, "the push manifest").rows
+    while rows and rows[0][1] is None:
+        if time.monotonic() > deadline:
+            raise ServerError(f"{connection.endpoint}: a push to {layout.base} was still being swapped in after "
+                              f"{connection.timeout} s, or it failed halfway (push again)")
+        time.sleep(SWAP_POLL)
+        rows = connection.select(text, None, "the push manifest").rows
+    if rows:
+        return Snapshot(sorted(str(graph) for graph, _ in rows), str(rows[0][1]))
+    found = [g for g in graphs_under(connection, layout) if layout.is_kb_graph(g)]
+    if not found:
+        raise ServerError(f"{connection.endpoint}: holds no tradekb graphs under {layout.base} "
+                          "(push the knowledge base there first: tradekb push)")
+    return Snapshot(found, None)
+
+
+def push(kb: KnowledgeBase, connection: Connection, layout: Layout,
+         say: Callable[[str], None] = lambda _: None) -> PushResult:
+    """Upload the (validated) knowledge base under `layout`, replacing what an earlier push left."""
+    present = graphs_under(connection, layout)
+    leftovers = [g for g in present if not layout.is_kb_graph(g) and g != layout.manifest]
+    if leftovers:  # staging graphs of a push that was interrupted
+        say(f"dropping {len(leftovers)} staging graph(s) an interrupted push left")
+        connection.update(_drop(leftovers), "drop stale staging graphs")
+    push_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
+    moves = {layout.staging(push_id, local_name(g)): layout.graph(local_name(g)) for g in kb.graph_names}
+    try:
+        sent = {}
+        for staging, local in zip(moves, kb.graph_names):
+            ntriples = kb.store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(local))
+            upload(connection, staging, ntriples)
+            sent[staging] = ntriples.count(b"\n")  # one line a triple
+        check_uploads(connection, sent)
+        dropped = [g for g in present if layout.is_kb_graph(g) and g not in moves.values()]
+        if not connection.endpoint.kind.atomic_updates:
+            connection.update(swap_begins(layout), "mark the manifest: a swap begins")
+        connection.update(swap(moves, dropped, layout, push_id), "swap the staging graphs in", retry=False)
+    except TradeKBError:
+        _drop_quietly(connection, list(moves))
+        raise
+    return PushResult(len(moves), len(kb), dropped)
+
+
+def upload(connection: Connection, graph: str, ntriples: bytes) -> None:
+    """One graph, whole: Graph Store PUT where the server has one, else one INSERT DATA (one
+    request a graph either way, so that its blank nodes stay one node each)."""
+    if connection.endpoint.store_url:
+        connection.put_graph(graph, ntriples)
+    else:
+        connection.update(f"{_drop([graph])} ;\nINSERT DATA {{ GRAPH <{graph}> {{\n{ntriples.decode()}}} }}",
+                          f"upload graph {graph}")
+
+
+def triples_per_graph(connection: Connection, graphs: list[str]) -> dict[str, int]:
+    """How many triples the server holds in each of `graphs` (one it lacks is left out)."""
+    values = " ".join(f"<{g}>" for g in graphs)
+    text = f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }} GROUP BY ?g"
+    return {str(g): int(n) for g, n in connection.select(text, None, "count triples per graph").rows}
+
+
+def check_uploads(connection: Connection, sent: dict[str, int]) -> None:
+    """Every staging graph holds as many triples as were sent to it (before anything moves)."""
+    held = triples_per_graph(connection, list(sent))
+    for graph, count in sent.items():
+        if held.get(graph, 0) != count:
+            raise ServerError(f"{connection.endpoint}: staging graph {graph} holds {held.get(graph, 0)} triples "
+                              f"after {count} were sent; nothing was swapped in")
+
+
+def swap(moves: dict[str, str], dropped: list[str], layout: Layout, push_id: str) -> str:
+    """The one SPARQL Update that puts a push in place."""
+    manifest = URIRef(layout.manifest).n3()
+    stamp = Literal(datetime.now(UTC).replace(microsecond=0)).n3()
+    parts = "\n".join(f"  {manifest} <{DCTERMS}hasPart> <{target}> ." for target in sorted(moves.values()))
+    moved = [f"MOVE GRAPH <{staging}> TO GRAPH <{target}>" for staging, target in moves.items()]
+    written = (f"INSERT DATA {{ GRAPH {manifest} {{\n  {manifest} <{DCTERMS}identifier> {Literal(push_id).n3()} ;\n"
+               f"    <{DCTERMS}modified> {stamp} .\n{parts}\n}} }}")
+    return " ;\n".join([*moved, _drop([*dropped, layout.manifest]), written])
+
+
+def swap_begins(layout: Layout) -> str:
+    """The push id taken off the manifest, for a server whose update requests readers can watch
+    half done (Virtuoso 7.2 commits each MOVE as it goes, and undoes none when a later one fails):
+    a tradekb reader then sees that a swap is under way, or has failed, and says so."""
+    manifest = URIRef(layout.manifest).n3()
+    return f"DELETE WHERE {{ GRAPH {manifest} {{ {manifest} <{DCTERMS}identifier> ?id }} }}"
+
+
+def _drop_quietly(connection: Connection, graphs: list[str]) -> None:
+    """Drop a failed push's staging graphs if the server lets us; else the next push will."""
+    try:
+        connection.update(_drop(graphs), "drop this push's staging graphs")
+    except TradeKBError:
+        pass
+
+
+def select_all(connection: Connection, text: str, dataset: list[str] | None, about: str,
+               page_size: int = DEFAULT_PAGE_SIZE) -> ResultTable:
+    """Every row of a SELECT, a page at a time, so that no server's row cap cuts it short.
+
+    Each page is the query, ordered by its own ORDER BY and then by every column (so that the
+    order is total and pages neither overlap nor skip), wrapped in a subquery that the outer
+    query slices: Virtuoso refuses LIMIT/OFFSET beyond 10,000 rows on a sorted query itself."""
+    variables = projected_variables(text)
+    rows: list = []
+    while True:
+        page = connection.select(paged(text, variables, page_size, len(rows)), dataset,
+                                 f"{about}, rows {len(rows) + 1}-{len(rows) + page_size}")
+        rows += page.rows
+        if len(page.rows) < page_size:
+            return ResultTable(variables, rows)
+
+
+def paged(text: str, variables: list[str], limit: int, offset: int) -> str:
+    """One page of a SELECT query.
+
+    >>> print(paged("PREFIX a: <http://a/>\\nSELECT ?x ?y WHERE { ?x a:p ?y } ORDER BY ?y", ["x", "y"], 10, 20))
+    PREFIX a: <http://a/>
+    SELECT ?x ?y WHERE { { SELECT ?x ?y WHERE { ?x a:p ?y } ORDER BY ?y ?x ?y } } LIMIT 10 OFFSET 20
+    """
+    blank = _without_comments(text)  # offsets kept: a position found in it holds in `text`
+    body_at = _PROLOGUE.match(blank).end()
+    modifiers_at = blank.rindex("}") + 1  # ORDER BY, LIMIT, OFFSET follow the last brace
+    found = _SLICE.search(blank, modifiers_at)
+    slice_at = found.start() if found else len(text)
+    ties = " ".join(f"?{v}" for v in variables)
+    order = ties if _ORDER_BY.search(blank, modifiers_at, slice_at) else f"ORDER BY {ties}"
+    inner = f"{text[body_at:slice_at].strip()} {order} {text[slice_at:].strip()}".strip()
+    return f"{text[:body_at]}SELECT {ties} WHERE {{ {{ {inner} }} }} LIMIT {limit} OFFSET {offset}"
+
+
+def consistently(connection: Connection, layout: Layout, read: Callable[[Snapshot], T], what: str) -> T:
+    """`read` over the pushed graphs, and proof that no push landed meanwhile: a read takes
+    several requests, and a push swapped in between them would be mixed into the answer."""
+    seen = snapshot(connection, layout)
+    result = read(seen)
+    if seen.push_id is not None and snapshot(connection, layout).push_id != seen.push_id:
+        raise ServerError(f"{connection.endpoint}: the knowledge base was pushed again while {what}; run it again")
+    return result
+
+
+def query(connection: Connection, layout: Layout, saved: SavedQuery, params: dict[str, str],
+          page_size: int = DEFAULT_PAGE_SIZE) -> ResultTable:
+    """A saved query run on the server over the pushed graphs, as `kb.queries.run_query` runs it
+    locally (same parameters, same table)."""
+    def read(seen: Snapshot) -> ResultTable:
+        return run_query(lambda text: select_all(connection, text, seen.graphs, f"query {saved.name}", page_size),
+                         saved, params)
+    return consistently(connection, layout, read, f"query {saved.name} ran")
+
+
+def fetch(connection: Connection, layout: Layout, origins: dict[str, Location] | None = None) -> KnowledgeBase:
+    """The pushed knowledge base, read back graph by graph (Graph Store GET) into a local store,
+    under the local graph names; `origins` (from the local project) point nodes to annotations."""
+    def read(seen: Snapshot) -> KnowledgeBase:
+        store = ox.Store()
+        for graph in seen.graphs:
+            data, local = connection.get_graph(graph), ox.NamedNode(graph_iri(graph[len(layout.base):]))
+            try:
+                store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=local)
+            except SyntaxError as e:
+                raise ServerError(f"{connection.endpoint}: GET {connection.endpoint.store_url} (graph {graph}): "
+                                  f"200, but not N-Triples: {str(e).splitlines()[0]}") from None
+        return KnowledgeBase(store, origins or {})
+    return consistently(connection, layout, read, "its graphs were fetched")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -49,6 +50,7 @@ class ResolvedDate:
     stated_in: str
 
 
+@cache  # ZoneInfo keeps only a few zones alive, and reading one from tzdata is slow
 def zone(name: str) -> ZoneInfo:
     """The IANA time zone `name`; ValueError names it when it does not exist."""
     try:

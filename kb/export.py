@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import os
 import tempfile
+from operator import attrgetter
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -57,8 +58,7 @@ def serialize(kb: KnowledgeBase, fmt: ExportFormat, output: Path | None = None) 
     if fmt.value[3]:
         return kb.store.dump(target, format=fmt.rdf_format, prefixes=prefixes)
     # Turtle: the union, streamed; a triple in two named graphs is written twice, which is the same graph
-    return ox.serialize((ox.Triple(q.subject, q.predicate, q.object) for q in kb.quads()), target,
-                        format=fmt.rdf_format, prefixes=prefixes)
+    return ox.serialize(map(attrgetter("triple"), kb.quads()), target, format=fmt.rdf_format, prefixes=prefixes)
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:

@@ -19,6 +19,7 @@ from kb.annotations import load_corpus
 from kb.errors import TradeKBError
 from kb.export import ExportFormat, serialize
 from kb.graph import KnowledgeBase, build_graph, load_ontology
+from kb import progress
 from kb.queries import ResultFormat, catalogue, format_results, run_query
 from kb.reason import ReasoningReport, reason_kb
 from kb.validate import Engine, choose_engine, load_shapes, shapes_file, validate
@@ -29,7 +30,10 @@ EXPORT_NAME = "tradekb"
 
 def load_knowledge_base(project: Path) -> KnowledgeBase:
     """Load the project's annotations and ontology and build the graph (AnnotationError if bad)."""
-    return build_graph(load_corpus(project), load_ontology(project))
+    with progress.stage("loading the annotations"):
+        corpus = load_corpus(project)
+    with progress.stage("building the graph"):
+        return build_graph(corpus, load_ontology(project))
 
 
 class InvalidKnowledgeBase(TradeKBError):
@@ -78,7 +82,8 @@ def build(project: Path, run_reasoner: bool = True, engine: Engine = Engine.AUTO
             format_results(run_query(kb.store, queries[name], {}), ResultFormat.CSV), encoding="utf-8")
 
     try:
-        with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        with progress.stage(f"reasoning, {len(queries)} queries and {len(ExportFormat)} exports"), \
+                ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
             reasoning = pool.submit(reason_kb, kb) if run_reasoner else None
             jobs = [pool.submit(stage, build_dir / "queries" / f"{name}.csv", query_to(name)) for name in queries]
             jobs += [pool.submit(stage, build_dir / f"{EXPORT_NAME}.{fmt.extension}",

@@ -17,7 +17,7 @@ from pyshacl import validate as shacl_validate
 from rdflib import RDFS, Graph, Namespace, URIRef
 from rdflib.term import Node
 
-from kb import jena
+from kb import jena, progress
 from kb.errors import Location
 from kb.graph import PREFIXES, KnowledgeBase
 from kb.shacl_sparql import compile_shapes, find_violations
@@ -129,15 +129,16 @@ def validate(kb: KnowledgeBase, shapes: Graph, engine: Engine = Engine.AUTO,
              shapes_path: Path | None = None) -> ValidationReport:
     """Validate the knowledge base; each violation names the annotation file and line to fix."""
     engine = choose_engine(kb, engine)
-    if engine is Engine.SPARQL:
-        found = [(URIRef(f.focus), f.path, f.message, "Violation")
-                 for f in find_violations(kb.store, compile_shapes(shapes))]
-        paths = shapes
-    else:
-        if engine is Engine.JENA:
+    with progress.stage(f"validating ({engine.value})"):
+        if engine is Engine.SPARQL:
+            found = [(URIRef(f.focus), f.path, f.message, "Violation")
+                     for f in find_violations(kb.store, compile_shapes(shapes))]
+            paths = shapes
+        elif engine is Engine.JENA:
             results = jena.validate(kb.triples(), shapes_path or _write_shapes(shapes))
         else:
             results = validate_graph(kb.union(), shapes)
+    if engine is not Engine.SPARQL:
         found = []
         # only the report's own results: nested ones (sh:detail) restate a top-level result
         for result in results.objects(None, SH.result):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import http.client
 import json
+import math
 import os
 import re
 import socket
@@ -256,15 +257,17 @@ class Connection:
             raise TradeKBError(f"{self.endpoint} has no known {what} URL: give {option}")
         return url
 
-    def request(self, method: str, url: str, about: str = "", retry: bool = True, **kwargs) -> requests.Response:
-        """Send one request (retried where safe); ServerError unless the server answers 2xx."""
+    def request(self, method: str, url: str, about: str = "", retry: bool = True, only_ok: bool = True,
+                **kwargs) -> requests.Response:
+        """Send one request (retried where safe); ServerError if no answer comes, or (`only_ok`)
+        if the answer is not 2xx."""
         session = self.retrying if retry else self.once
         request = f"{method} {url}" + (f" ({about})" if about else "")
         try:
             response = session.request(method, url, timeout=self.timeout, **kwargs)
         except (requests.RequestException, ReadTimeoutError, ConnectTimeoutError) as e:
             raise ServerError(f"{self.endpoint}: {request}: {_no_answer(e, self.timeout)}") from None
-        if not response.ok:
+        if only_ok and not response.ok:
             raise ServerError(f"{self.endpoint}: {request}: {_answered(response)}{self._hint(response.status_code)}")
         return response
 
@@ -292,9 +295,12 @@ class Connection:
     def select(self, text: str, dataset: list[str] | None = None, about: str = "") -> ResultTable:
         """One SELECT through SPARQLWrapper over the union of `dataset` (default-graph-uri)."""
         request = f"POST {self.endpoint.query_url}" + (f" ({about})" if about else "")
-        result = self._sparqlwrapper_call(lambda: self._wrapper(text, dataset).query(), request)
-        body = result.response.read()
-        cap = result.info().get("x-sparql-maxrows")
+
+        def send() -> tuple[dict, bytes]:  # the body is read here too: a server may stall or drop in it
+            result = self._wrapper(text, dataset).query()
+            return result.info(), result.response.read()
+        headers, body = self._sparqlwrapper_call(send, request)
+        cap = headers.get("x-sparql-maxrows")
         if cap:  # Virtuoso says so when it has cut the answer
             raise ServerError(f"{self.endpoint}: {request}: the server cut the answer at {cap} rows "
                               f"(X-SPARQL-MaxRows); give a page size below {cap}")
@@ -310,7 +316,7 @@ class Connection:
         wrapper.setRequestMethod(URLENCODED)
         wrapper.setReturnFormat(JSON)
         wrapper.setOnlyConneg(True)
-        wrapper.setTimeout(self.timeout)
+        wrapper.setTimeout(math.ceil(self.timeout))  # SPARQLWrapper takes whole seconds
         for graph in dataset or []:
             wrapper.addDefaultGraph(graph)
         if self.query_auth and self.credentials:
@@ -342,7 +348,8 @@ class Connection:
 
     def _ask_challenge(self) -> tuple[str, str]:
         """SPARQLWrapper's auth for the query URL: the scheme (and realm) its 401 challenge names."""
-        response = self.once.request("GET", self.endpoint.query_url, timeout=self.timeout, auth=lambda r: r)
+        response = self.request("GET", self.endpoint.query_url, "ask how it wants credentials", retry=False,
+                                only_ok=False, auth=lambda r: r)  # no credentials: this asks which
         scheme = self.auth if self.auth in ("basic", "digest") else challenge_scheme(response.headers) or "basic"
         realm = requests.utils.parse_dict_header(
             (response.headers.get("WWW-Authenticate") or "").partition(" ")[2]).get("realm") or "SPARQL"

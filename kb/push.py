@@ -24,8 +24,8 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import pyoxigraph as ox
 from rdflib import Literal, URIRef

@@ -41,13 +41,32 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class CountRange:
+    """A lower and an upper bound on a count checked by one query (each count is a GROUP BY over
+    the whole store, so a min and a max on the same values are counted once, not twice)."""
+
+    least: int | None
+    most: int | None
+    too_few: str
+    too_many: str
+
+    def test(self) -> str:
+        return " || ".join([f"?n < {self.least}"] * (self.least is not None) + [f"?n > {self.most}"] * (self.most is not None))
+
+    def message(self, n: int) -> str:
+        return self.too_few if self.least is not None and n < self.least else self.too_many
+
+
+@dataclass(frozen=True)
 class Check:
-    """One compiled constraint: its query and what to say when it returns a row."""
+    """One compiled constraint: its query and what to say when it returns a row (for a count
+    check, which bound the row's ?n breaks)."""
 
     node_shape: URIRef
     path: Node | None
     message: str
     query: str
+    counts: CountRange | None = None
 
 
 class UnsupportedShape(TradeKBError):
@@ -105,8 +124,14 @@ class _Compiler:
                 self._property(shape, focus, prop, message)
         return self.checks
 
-    def _add(self, shape: URIRef, path: Node | None, message: str, query: str) -> None:
-        self.checks.append(Check(shape, path, message, query))
+    def _add(self, shape: URIRef, path: Node | None, message: str, query: str,
+             counts: CountRange | None = None) -> None:
+        self.checks.append(Check(shape, path, message, query, counts))
+
+    def _count(self, shape: URIRef, path: Node, counted: str, counts: CountRange) -> None:
+        """One query for both bounds on the number of values `counted` (a subquery binding ?n)."""
+        self._add(shape, path, counts.too_few if counts.least is not None else counts.too_many,
+                  f"SELECT ?this ?n WHERE {{ {counted} FILTER ({counts.test()}) }}", counts)
 
     def _message(self, shape: Node) -> str:
         messages = sorted(str(m) for m in self.shapes.objects(shape, SH.message))
@@ -150,17 +175,19 @@ class _Compiler:
                 continue
             seen.add(key)
             per_value = f"SELECT DISTINCT ?this ?value WHERE {{ {focus} {step} . FILTER (%s) }}"
-            if key == SH.minCount:
-                n = int(value)
-                query = (f"SELECT DISTINCT ?this WHERE {{ {focus} FILTER NOT EXISTS {{ {step} }} }}" if n == 1 else
-                         f"SELECT ?this WHERE {{ {{ SELECT ?this (COUNT(DISTINCT ?value) AS ?n) WHERE {{ {focus} "
-                         f"OPTIONAL {{ {step} }} }} GROUP BY ?this }} FILTER (?n < {n}) }}")
-                self._add(shape, path, message or f"fewer than {n} values", query)
-            elif key == SH.maxCount:
-                n = int(value)
-                self._add(shape, path, message or f"more than {n} values",
-                          f"SELECT ?this WHERE {{ {{ SELECT ?this (COUNT(DISTINCT ?value) AS ?n) WHERE {{ {focus} "
-                          f"{step} }} GROUP BY ?this }} FILTER (?n > {n}) }}")
+            if key in (SH.minCount, SH.maxCount):
+                least, most = self.shapes.value(prop, SH.minCount), self.shapes.value(prop, SH.maxCount)
+                seen |= {SH.minCount, SH.maxCount}
+                if most is None and int(least) == 1:
+                    self._add(shape, path, message or "fewer than 1 values",
+                              f"SELECT DISTINCT ?this WHERE {{ {focus} FILTER NOT EXISTS {{ {step} }} }}")
+                    continue
+                # without a lower bound a node with no value breaks nothing: no OPTIONAL needed
+                optional = f"OPTIONAL {{ {step} }}" if least is not None else step
+                self._count(shape, path, f"{{ SELECT ?this (COUNT(DISTINCT ?value) AS ?n) WHERE {{ {focus} "
+                                         f"{optional} }} GROUP BY ?this }}",
+                            CountRange(None if least is None else int(least), None if most is None else int(most),
+                                       message or f"fewer than {least} values", message or f"more than {most} values"))
             elif key == SH.datatype:
                 self._add(shape, path, message or f"value is not of datatype {value.n3()}",
                           per_value % _not_of_datatype(value))
@@ -202,10 +229,9 @@ class _Compiler:
                 high = self.shapes.value(prop, SH.qualifiedMaxCount)
                 counted = (f"{{ SELECT ?this (COUNT(DISTINCT ?value) AS ?n) WHERE {{ {focus} OPTIONAL {{ {step} . "
                            f"?value {SUBCLASS} {_n3(cls)} }} }} GROUP BY ?this }}")
-                for bound, test in ((low, "<"), (high, ">")):
-                    if bound is not None:
-                        self._add(shape, path, message or f"qualified count {test} {bound}",
-                                  f"SELECT ?this WHERE {{ {counted} FILTER (?n {test} {int(bound)}) }}")
+                self._count(shape, path, counted,
+                            CountRange(None if low is None else int(low), None if high is None else int(high),
+                                       message or f"qualified count < {low}", message or f"qualified count > {high}"))
                 seen |= {SH.qualifiedMinCount, SH.qualifiedMaxCount}
             elif key in (SH.qualifiedMinCount, SH.qualifiedMaxCount):
                 continue
@@ -257,8 +283,9 @@ def compile_shapes(shapes: Graph) -> list[Check]:
 def _run(store: ox.Store, check: Check) -> list[Finding]:
     solutions = store.query(check.query, use_default_graph_as_union=True)
     has_value = "value" in {v.value for v in solutions.variables}
-    return [Finding(row["this"].value, check.path, str(row["value"]) if has_value else None,
-                    check.node_shape, check.message) for row in solutions]
+    return [Finding(row["this"].value, check.path, str(row["value"]) if has_value else None, check.node_shape,
+                    check.counts.message(int(row["n"].value)) if check.counts else check.message)
+            for row in solutions]
 
 
 def find_violations(store: ox.Store, checks: list[Check]) -> list[Finding]:

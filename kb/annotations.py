@@ -23,6 +23,7 @@ from kb.yamlfile import LineDict, MarkedYAMLError, load_yaml
 REGISTRY = "registry.yaml"
 CONTEXT_CHARS = 32  # prefix/suffix length recorded in a TextQuoteSelector
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+ARTICLE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # becomes part of IRIs as it is
 
 ACTOR_TYPES = ("Person", "Organization", "Government")
 ORGANIZATION_TYPES = ("Organization", "Government")
@@ -282,6 +283,10 @@ class _Loader:
             self._load_file(registry, None)
         texts = {p.stem: p for p in sorted(self.seeds.glob("*.txt"))}
         yamls = {p.stem: p for p in sorted(self.seeds.glob("*.yaml")) if p.name != REGISTRY}
+        for stem, path in texts.items():
+            if not ARTICLE_STEM.fullmatch(stem):
+                self.out.add(Location(path), f"article file name {path.name!r} cannot name the article in IRIs: "
+                                             "use letters, digits, '_', '-' and '.' only")
         for stem, path in yamls.items():
             if stem not in texts:
                 self.out.add(Location(path, 1), f"article file {stem}.txt is missing beside this annotation file")

@@ -313,6 +313,14 @@ def test_article_text_without_an_annotation_file(mini_project):
     assert "has no annotation file a03_mini.yaml" in problem.message
 
 
+def test_article_file_name_that_cannot_be_part_of_an_iri(mini_project):
+    for suffix in ("txt", "yaml"):
+        (seeds(mini_project) / f"a02_mini.{suffix}").rename(seeds(mini_project) / f"a02 mini.{suffix}")
+    problem = single_problem(mini_project)
+    assert problem.location.path.name == "a02 mini.txt"
+    assert "cannot name the article in IRIs" in problem.message
+
+
 def test_unknown_key_in_an_item(mini_project):
     edit(mini_project, "a01_mini.yaml", "    audience: reporters\n", "    audience: reporters\n    colour: red\n")
     assert_problem(single_problem(mini_project), "a01_mini.yaml",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pyoxigraph as ox
+import pytest
 from rdflib import RDF, RDFS, URIRef
 from rdflib.namespace import OWL
 
@@ -84,3 +86,13 @@ def test_every_node_points_back_to_an_annotation_line(seed_kb):
     for report in graph.subjects(RDF.type, TKB.Report):
         location = seed_kb.origin(report)
         assert location is not None and location.line > 0 and location.path.suffix == ".yaml"
+
+
+@pytest.mark.parametrize("text", ['plain', 'say "no"', "back\\slash \\n not a newline", "two\nlines\r\nend",
+                                  "tab\there", "ünïcödé — “quotes” 日本語", "\\\"", ""])
+def test_a_literal_written_by_the_builder_reads_back_as_the_same_text(text):
+    from kb.graph import _text
+    store = ox.Store()
+    store.load(f"<http://x/s> <http://x/p> {_text(text)} .\n", format=ox.RdfFormat.N_TRIPLES)
+    [quad] = store
+    assert quad.object.value == text

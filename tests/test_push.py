@@ -49,7 +49,8 @@ def test_push_then_push_again_replaces_and_never_duplicates(sparql_server, seed_
     second = snapshot(server, layout)
     assert second.graphs == first.graphs and second.push_id != first.push_id
     assert triples_per_graph(server, second.graphs) == expected  # the same triple count: replaced
-    assert graphs_under(server, layout) == sorted([*expected, layout.manifest])  # no staging graph left
+    assert graphs_under(server, layout) == sorted([*expected, layout.manifest, second.union])  # no staging left
+    assert triples_per_graph(server, [second.union]) == {second.union: len(seed_kb.triples())}
 
 
 def test_graphs_an_earlier_push_had_and_stale_staging_graphs_are_dropped(sparql_server, seed_kb, mini_project,
@@ -61,7 +62,7 @@ def test_graphs_an_earlier_push_had_and_stale_staging_graphs_are_dropped(sparql_
     mini = load_knowledge_base(mini_project)
     push(mini, server, layout)
     expected = local_counts(mini, layout)
-    assert graphs_under(server, layout) == sorted([*expected, layout.manifest])
+    assert graphs_under(server, layout) == sorted([*expected, layout.manifest, snapshot(server, layout).union])
     assert triples_per_graph(server, sorted(expected)) == expected
 
 

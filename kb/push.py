@@ -104,6 +104,8 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class PushResult:
+    """What a push did: graphs and triples pushed, and the graphs of articles no longer there."""
+
     graphs: int
     triples: int
     dropped: list[str]
@@ -171,14 +173,14 @@ def push(kb: KnowledgeBase, connection: Connection, layout: Layout,
             upload(connection, graph, ntriples)
             sent[graph] = ntriples.count(b"\n")  # one line a triple
         check_uploads(connection, sent)
-        dropped = [g for g in present if layout.is_kb_graph(g) and g not in moves.values()] + live
+        gone = [g for g in present if layout.is_kb_graph(g) and g not in moves.values()]  # articles removed
         if not connection.endpoint.kind.atomic_updates:
             connection.update(swap_begins(layout), "mark the manifest: a swap begins")
-        connection.update(swap(moves, dropped, layout, push_id), "swap the staging graphs in", retry=False)
+        connection.update(swap(moves, gone + live, layout, push_id), "swap the staging graphs in", retry=False)
     except TradeKBError:
         _drop_quietly(connection, staged)
         raise
-    return PushResult(len(kb.graph_names), len(kb), dropped)
+    return PushResult(len(kb.graph_names), len(kb), gone)
 
 
 def _uploads(kb: KnowledgeBase, layout: Layout, push_id: str) -> Iterator[tuple[str, bytes]]:

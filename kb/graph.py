@@ -137,7 +137,7 @@ def load_ontology(project: Path) -> Graph:
 
 
 # The builder writes N-Quads lines and the store parses them in batches: a term as a string costs
-# a fraction of a pyoxigraph object (at a million quads, 4 s against 11 s, store included).
+# a fraction of a pyoxigraph object (at a million quads, 5 s against 10 s, store included).
 # A term here is its N-Triples form: "<iri>", or a quoted literal.
 
 class _Terms:

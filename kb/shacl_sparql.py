@@ -51,7 +51,13 @@ class CountRange:
     too_many: str
 
     def test(self) -> str:
-        return " || ".join([f"?n < {self.least}"] * (self.least is not None) + [f"?n > {self.most}"] * (self.most is not None))
+        """The SPARQL condition that a count ?n breaks a bound."""
+        broken = []
+        if self.least is not None:
+            broken.append(f"?n < {self.least}")
+        if self.most is not None:
+            broken.append(f"?n > {self.most}")
+        return " || ".join(broken)
 
     def message(self, n: int) -> str:
         return self.too_few if self.least is not None and n < self.least else self.too_many

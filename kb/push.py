@@ -39,7 +39,7 @@ from rdflib import Literal, URIRef
 from kb.endpoint import DEFAULT_PAGE_SIZE, Connection, projected_variables
 from kb.errors import Location, ServerError, TradeKBError
 from kb.graph import KnowledgeBase, graph_iri
-from kb.queries import ResultTable, SavedQuery, _without_comments, run_query
+from kb.queries import ResultTable, SavedQuery, without_comments, run_query
 
 DEFAULT_BASE = str(graph_iri(""))
 DCTERMS = "http://purl.org/dc/terms/"
@@ -277,7 +277,7 @@ def paged(text: str, variables: list[str], limit: int, offset: int, total_order:
     PREFIX a: <http://a/>
     SELECT ?x ?y WHERE { { SELECT ?x ?y WHERE { ?x a:p ?y } ORDER BY ?y MD5(STR(?x)) MD5(STR(?y)) } } LIMIT 10 OFFSET 20
     """
-    blank = _without_comments(text)  # offsets kept: a position found in it holds in `text`
+    blank = without_comments(text)  # offsets kept: a position found in it holds in `text`
     body_at = _PROLOGUE.match(blank).end()
     modifiers_at = blank.rindex("}") + 1  # ORDER BY, LIMIT, OFFSET follow the last brace
     found = _SLICE.search(blank, modifiers_at)

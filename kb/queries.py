@@ -64,7 +64,7 @@ class SavedQuery:
 
     @property
     def variables(self) -> set[str]:
-        return set(VARIABLE.findall(_without_comments(self.text)))
+        return set(VARIABLE.findall(without_comments(self.text)))
 
 
 @dataclass
@@ -96,7 +96,7 @@ class ResultFormat(enum.Enum):
         raise QueryError(f"unknown result format {name!r}; use one of {', '.join(f.label for f in cls)}")
 
 
-def _without_comments(text: str) -> str:
+def without_comments(text: str) -> str:
     """The text with whole-line comments blanked (offsets kept), so headers can't match code."""
     return "\n".join(" " * len(line) if line.lstrip().startswith("#") else line for line in text.split("\n"))
 
@@ -150,7 +150,7 @@ def bind(text: str, bindings: dict[str, Node]) -> str:
     """
     if not bindings:
         return text
-    m = WHERE_OPEN.search(_without_comments(text))
+    m = WHERE_OPEN.search(without_comments(text))
     if m is None:
         raise QueryError("the query has no WHERE { ... } to bind parameters in")
     names = sorted(bindings)

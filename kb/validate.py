@@ -134,19 +134,10 @@ def validate(kb: KnowledgeBase, shapes: Graph, engine: Engine = Engine.AUTO,
             found = [(URIRef(f.focus), f.path, f.message, "Violation")
                      for f in find_violations(kb.store, compile_shapes(shapes))]
             paths = shapes
-        elif engine is Engine.JENA:
-            results = jena.validate(kb.triples(), shapes_path or _write_shapes(shapes))
         else:
-            results = validate_graph(kb.union(), shapes)
-    if engine is not Engine.SPARQL:
-        found = []
-        # only the report's own results: nested ones (sh:detail) restate a top-level result
-        for result in results.objects(None, SH.result):
-            messages = sorted(str(m) for m in results.objects(result, SH.resultMessage))
-            found.append((results.value(result, SH.focusNode), results.value(result, SH.resultPath),
-                          messages[0] if messages else "violates a shape",
-                          str(results.value(result, SH.resultSeverity)).rsplit("#", 1)[-1]))
-        paths = results
+            paths = (jena.validate(kb.triples(), shapes_path or _write_shapes(shapes)) if engine is Engine.JENA
+                     else validate_graph(kb.union(), shapes))
+            found = _found_in(paths)
     names = Graph(bind_namespaces="none")
     for prefix, namespace in PREFIXES.items():
         names.bind(prefix, namespace)
@@ -158,6 +149,18 @@ def validate(kb: KnowledgeBase, shapes: Graph, engine: Engine = Engine.AUTO,
     violations.sort(key=lambda v: (str(v.location.path) if v.location else "~",
                                    v.location.line if v.location else 0, v.focus, v.path, v.message))
     return ValidationReport(violations)
+
+
+def _found_in(results: Graph) -> list[tuple]:
+    """(focus, path, message, severity) of each result of a SHACL validation report graph; only the
+    report's own results: nested ones (sh:detail) restate a top-level result."""
+    found = []
+    for result in results.objects(None, SH.result):
+        messages = sorted(str(m) for m in results.objects(result, SH.resultMessage))
+        found.append((results.value(result, SH.focusNode), results.value(result, SH.resultPath),
+                      messages[0] if messages else "violates a shape",
+                      str(results.value(result, SH.resultSeverity)).rsplit("#", 1)[-1]))
+    return found
 
 
 def _labels(kb: KnowledgeBase, wanted: set[str]) -> dict[str, str]:

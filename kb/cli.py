@@ -62,6 +62,19 @@ SHACL_OPTION = click.option(
          "tests hold sparql and jena to pyshacl's verdicts.")
 
 
+STORE_OPTION = click.option(
+    "--store", "store", metavar="memory|oxigraph[:PATH]", default="memory", show_default=True,
+    envvar="TRADEKB_STORE",
+    help="Where the knowledge base is: built in memory each time (fastest queries), or kept in an "
+         "on-disk Oxigraph store (default PATH: build/store) that later commands reopen without "
+         "parsing the annotations, while they are unchanged. Also TRADEKB_STORE.")
+
+
+def _store(text: str, project: Path):
+    from kb.storage import StoreChoice
+    return StoreChoice.parse(text, project)
+
+
 def _options(*options):
     """Apply several click options as one decorator."""
     def apply(command):
@@ -81,7 +94,7 @@ SERVER_OPTIONS = _options(
                       "come from TRADEKB_USER / TRADEKB_PASSWORD or a netrc file, never from the command line."),
     click.option("--timeout", type=click.IntRange(min=1), default=60, show_default=True,
                  help="Seconds to wait for each answer from the server."))
-STORE_OPTION = click.option("--store-endpoint", metavar="URL",
+STORE_ENDPOINT_OPTION = click.option("--store-endpoint", metavar="URL",
                             help="The Graph Store protocol URL, if it is not the known one for the server.")
 
 
@@ -94,12 +107,16 @@ def _connection(endpoint: str, auth: str, timeout: int, update_endpoint: str | N
 @cli.command()
 @click.option("--no-reason", is_flag=True, help="Skip the HermiT consistency check.")
 @SHACL_OPTION
+@STORE_OPTION
 @click.pass_obj
-def build(project: Path, no_reason: bool, engine: str) -> None:
-    """Build, validate, reason, run every saved query into build/queries/, and export build/tradekb.*."""
+def build(project: Path, no_reason: bool, engine: str, store: str) -> None:
+    """Build, validate, reason, run every saved query into build/queries/, and export build/tradekb.*.
+
+    The work is done in memory; with --store oxigraph[:PATH] the validated graph is kept there too."""
     from kb.pipeline import build as run_build
     from kb.validate import Engine
-    result = run_build(project, run_reasoner=not no_reason, engine=Engine(engine), say=_say)
+    result = run_build(project, run_reasoner=not no_reason, engine=Engine(engine), say=_say,
+                       store=_store(store, project))
     for path in result.written:
         click.echo(str(path))
 
@@ -107,11 +124,12 @@ def build(project: Path, no_reason: bool, engine: str) -> None:
 @cli.command()
 @SHACL_OPTION
 @click.option("--endpoint", metavar="URL", help="Validate what this server holds (see push) instead. " + ENDPOINT_HELP)
-@STORE_OPTION
+@STORE_ENDPOINT_OPTION
 @SERVER_OPTIONS
+@STORE_OPTION
 @click.pass_obj
 def validate(project: Path, engine: str, endpoint: str | None, store_endpoint: str | None, graph_base: str | None,
-             auth: str, timeout: int) -> None:
+             auth: str, timeout: int, store: str) -> None:
     """Check the annotations and validate the graph against the SHACL shapes (exit 1 on violations).
 
     With --endpoint, the graphs pushed to the server are fetched and validated in the same way;
@@ -124,7 +142,7 @@ def validate(project: Path, engine: str, endpoint: str | None, store_endpoint: s
         kb = fetch(connection, Layout.under(graph_base), _local_origins(project))
         _say(f"fetched {len(kb.graph_names)} graphs ({len(kb)} quads) from {connection.endpoint}")
     else:
-        kb = load_knowledge_base(project)
+        kb = load_knowledge_base(project, _store(store, project), _say)
     report = run_validate(kb, load_shapes(project), Engine(engine), shapes_file(project))
     for violation in report.violations:
         click.echo(str(violation))
@@ -149,12 +167,13 @@ def _local_origins(project: Path) -> dict:
 @click.option("--endpoint", metavar="URL", required=True, help=ENDPOINT_HELP)
 @click.option("--update-endpoint", metavar="URL",
               help="The SPARQL Update URL, if it is not the known one for the server.")
-@STORE_OPTION
+@STORE_ENDPOINT_OPTION
 @SERVER_OPTIONS
 @SHACL_OPTION
+@STORE_OPTION
 @click.pass_obj
 def push(project: Path, endpoint: str, update_endpoint: str | None, store_endpoint: str | None,
-         graph_base: str | None, auth: str, timeout: int, engine: str) -> None:
+         graph_base: str | None, auth: str, timeout: int, engine: str, store: str) -> None:
     """Upload the validated knowledge base to a SPARQL server, one named graph per article.
 
     The graphs are loaded beside the old ones and swapped in by one SPARQL Update; a failed push
@@ -162,7 +181,7 @@ def push(project: Path, endpoint: str, update_endpoint: str | None, store_endpoi
     from kb.pipeline import validated_knowledge_base
     from kb.push import Layout, push as run_push
     from kb.validate import Engine
-    kb = validated_knowledge_base(project, Engine(engine), _say)
+    kb = validated_knowledge_base(project, Engine(engine), _say, _store(store, project))
     connection = _connection(endpoint, auth, timeout, update_endpoint, store_endpoint)
     layout = Layout.under(graph_base)
     result = run_push(kb, connection, layout, _say)
@@ -171,12 +190,13 @@ def push(project: Path, endpoint: str, update_endpoint: str | None, store_endpoi
 
 
 @cli.command()
+@STORE_OPTION
 @click.pass_obj
-def reason(project: Path) -> None:
+def reason(project: Path, store: str) -> None:
     """Run HermiT over ontology and data; report consistency and unsatisfiable classes (exit 1 if not)."""
     from kb.pipeline import load_knowledge_base
     from kb.reason import reason_kb
-    report = reason_kb(load_knowledge_base(project))
+    report = reason_kb(load_knowledge_base(project, _store(store, project), _say))
     click.echo(str(report))
     if not report.ok:
         raise SystemExit(EXIT_INVALID)
@@ -205,10 +225,11 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
               help="Rows per request to the server: every answer is fetched a page at a time, below "
                    "Virtuoso's 10,000-row cap, so that no server cuts it short.")
 @SERVER_OPTIONS
+@STORE_OPTION
 @click.pass_obj
 def query(project: Path, name: str | None, list_queries: bool, params: tuple[str, ...], fmt: str,
           output: Path | None, endpoint: str | None, page_size: int, graph_base: str | None, auth: str,
-          timeout: int) -> None:
+          timeout: int, store: str) -> None:
     """Run the saved query NAME (queries/NAME.rq) on the embedded store, or with --endpoint on a server."""
     from kb.queries import ResultFormat, catalogue, format_results, run_query
     queries = catalogue(project)
@@ -228,7 +249,8 @@ def query(project: Path, name: str | None, list_queries: bool, params: tuple[str
                            page_size)
     else:
         from kb.pipeline import load_knowledge_base
-        table = run_query(load_knowledge_base(project).store, queries[name], parsed)
+        kb = load_knowledge_base(project, _store(store, project), _say)
+        table = run_query(kb.store, queries[name], parsed)
     text = format_results(table, ResultFormat.named(fmt))
     _emit(text.encode("utf-8"), output)
 
@@ -239,13 +261,14 @@ def query(project: Path, name: str | None, list_queries: bool, params: tuple[str
               help="turtle: all graphs merged; trig, nquads, jsonld: one named graph per article.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
 @SHACL_OPTION
+@STORE_OPTION
 @click.pass_obj
-def export(project: Path, fmt: str, output: Path | None, engine: str) -> None:
+def export(project: Path, fmt: str, output: Path | None, engine: str, store: str) -> None:
     """Export the validated knowledge base (to stdout, or atomically to FILE)."""
     from kb.export import ExportFormat, serialize
     from kb.pipeline import validated_knowledge_base
     from kb.validate import Engine
-    kb = validated_knowledge_base(project, Engine(engine))
+    kb = validated_knowledge_base(project, Engine(engine), store=_store(store, project))
     _emit(serialize(kb, ExportFormat.named(fmt)), output)
 
 
@@ -256,8 +279,9 @@ def export(project: Path, fmt: str, output: Path | None, engine: str) -> None:
               help="Keep the server's store in DIR (new, empty, or a store from an earlier serve); "
                    "by default it is a temporary directory removed on exit.")
 @SHACL_OPTION
+@STORE_OPTION
 @click.pass_obj
-def serve(project: Path, port: int, location: Path | None, engine: str) -> None:
+def serve(project: Path, port: int, location: Path | None, engine: str, store: str) -> None:
     """Serve the validated knowledge base over SPARQL (Oxigraph's server on 127.0.0.1) until Ctrl-C.
 
     Prints the query, update and Graph Store URLs. Queries see the union of the named graphs as
@@ -270,7 +294,7 @@ def serve(project: Path, port: int, location: Path | None, engine: str) -> None:
         click.echo(f"query   {endpoints.query}\nupdate  {endpoints.update}\nstore   {endpoints.store}")
         _say("serving on 127.0.0.1; Ctrl-C stops the server")
 
-    run_server(project, port, location, Engine(engine), _say, announce)
+    run_server(project, port, location, Engine(engine), _say, announce, _store(store, project))
     _say("stopped")
 
 

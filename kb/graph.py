@@ -78,8 +78,10 @@ class KnowledgeBase:
     each node came from.
 
     The store is the one copy of the data: the saved queries, the compiled SHACL checks and the
-    exports read it directly, and its order is fixed by its content, so output is byte-stable. An
-    rdflib view is made on demand for pySHACL and for users of rdflib's API.
+    exports read it directly. The builder adds quads in an order fixed by the annotations, and an
+    in-memory store's order follows from the order quads were added, so exports are byte-stable
+    (an on-disk store has an order of its own, fixed by content). An rdflib view is made on
+    demand for pySHACL and for users of rdflib's API.
     """
 
     def __init__(self, store: ox.Store, origins: dict[str, Location]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from typing import Callable
@@ -22,18 +22,49 @@ from kb.graph import KnowledgeBase, build_graph, load_ontology
 from kb import progress
 from kb.queries import ResultFormat, catalogue, format_results, run_query
 from kb.reason import ReasoningReport, reason_kb
+from kb.storage import MEMORY, DiskStore, Manifest, StoreChoice, inputs_digest, shapes_digest
 from kb.validate import Engine, choose_engine, load_shapes, shapes_file, validate
 
 BUILD_DIR = Path("build")
 EXPORT_NAME = "tradekb"
 
 
-def load_knowledge_base(project: Path) -> KnowledgeBase:
-    """Load the project's annotations and ontology and build the graph (AnnotationError if bad)."""
+def _build_in_memory(project: Path) -> KnowledgeBase:
     with progress.stage("loading the annotations"):
         corpus = load_corpus(project)
     with progress.stage("building the graph"):
         return build_graph(corpus, load_ontology(project))
+
+
+def load_knowledge_base(project: Path, store: StoreChoice = MEMORY,
+                        say: Callable[[str], None] = lambda _: None) -> KnowledgeBase:
+    """The project's knowledge base (AnnotationError if the annotations are bad): built from the
+    annotations in memory, or reopened from the on-disk store if that was built from the inputs
+    as they are now (else rebuilt and written there)."""
+    return _load(project, store, say).kb
+
+
+@dataclass
+class _Loaded:
+    kb: KnowledgeBase
+    disk: DiskStore | None = None  # where it is kept, if on disk
+    manifest: Manifest | None = None
+
+
+def _load(project: Path, store: StoreChoice, say: Callable[[str], None]) -> _Loaded:
+    if store.location is None:
+        return _Loaded(_build_in_memory(project))
+    disk = DiskStore(store.location)
+    inputs = inputs_digest(project)  # before reading them: an edit during the build makes the store stale
+    manifest = disk.current(inputs)
+    if manifest is not None:
+        kb = disk.open(manifest, project)
+        say(f"opened the store at {store.location}: {manifest.quads} quads, built from the inputs as they are")
+        return _Loaded(kb, disk, manifest)
+    kb = _build_in_memory(project)
+    manifest = disk.write(kb, project, inputs, None)
+    say(f"wrote the store at {store.location}: {manifest.quads} quads")
+    return _Loaded(kb, disk, manifest)
 
 
 class InvalidKnowledgeBase(TradeKBError):
@@ -50,23 +81,46 @@ class BuildResult:
 
 
 def validated_knowledge_base(project: Path, engine: Engine = Engine.AUTO,
-                             say: Callable[[str], None] = lambda _: None) -> KnowledgeBase:
-    """The project's knowledge base, if it passes SHACL validation; else InvalidKnowledgeBase."""
-    kb = load_knowledge_base(project)
-    say(f"built the graph: {len(kb)} quads in {len(kb.graph_names)} named graphs")
+                             say: Callable[[str], None] = lambda _: None,
+                             store: StoreChoice = MEMORY) -> KnowledgeBase:
+    """The project's knowledge base, if it passes SHACL validation; else InvalidKnowledgeBase.
+
+    An on-disk store found to conform to the same shapes, built from the same inputs by the same
+    code, is not validated again."""
+    loaded = _load(project, store, say)
+    kb = loaded.kb
+    if loaded.disk is None:
+        say(f"built the graph: {len(kb)} quads in {len(kb.graph_names)} named graphs")
+    shapes = shapes_digest(project)
+    if loaded.manifest is not None and loaded.manifest.conforms_to == shapes:
+        say("SHACL: the store conforms to ontology/shapes.ttl (validated when it was written)")
+        return kb
+    _check(kb, project, engine, say)
+    if loaded.disk is not None:
+        loaded.disk.mark_conforming(loaded.manifest, shapes)
+    return kb
+
+
+def _check(kb: KnowledgeBase, project: Path, engine: Engine, say: Callable[[str], None]) -> None:
     engine = choose_engine(kb, engine)
     report = validate(kb, load_shapes(project), engine, shapes_file(project))
     if not report.conforms:
         raise InvalidKnowledgeBase([str(v) for v in report.violations])
     say(f"SHACL ({engine.value}): the graph conforms to ontology/shapes.ttl")
-    return kb
 
 
 def build(project: Path, run_reasoner: bool = True, engine: Engine = Engine.AUTO,
-          say: Callable[[str], None] = lambda _: None) -> BuildResult:
-    """Run the whole job on the project and write build/; raises InvalidKnowledgeBase on a bad graph."""
+          say: Callable[[str], None] = lambda _: None, store: StoreChoice = MEMORY) -> BuildResult:
+    """Run the whole job on the project and write build/; raises InvalidKnowledgeBase on a bad graph.
+
+    The work is done in memory, where queries and exports are fastest; with an on-disk `store`,
+    the validated graph is also written there (unless it holds it already), as one more output."""
     project = Path(project)
+    inputs = inputs_digest(project)
     kb = validated_knowledge_base(project, engine, say)
+    disk = DiskStore(store.location) if store.location is not None else None
+    kept = disk.current(inputs) if disk is not None else None  # the store holds this graph already
+    data = None  # the on-disk store's new data, written but not yet in use
     queries = {name: q for name, q in catalogue(project).items() if not q.parameters}  # others need a value
     build_dir = project / BUILD_DIR
     staged: list[tuple[Path, Path]] = []  # (temporary file, target)
@@ -85,9 +139,11 @@ def build(project: Path, run_reasoner: bool = True, engine: Engine = Engine.AUTO
         with progress.stage(f"reasoning, {len(queries)} queries and {len(ExportFormat)} exports"), \
                 ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
             reasoning = pool.submit(reason_kb, kb) if run_reasoner else None
+            writing = pool.submit(disk.write_data, kb, project) if disk is not None and kept is None else None
             jobs = [pool.submit(stage, build_dir / "queries" / f"{name}.csv", query_to(name)) for name in queries]
             jobs += [pool.submit(stage, build_dir / f"{EXPORT_NAME}.{fmt.extension}",
                                  lambda path, fmt=fmt: serialize(kb, fmt, path)) for fmt in ExportFormat]
+            data = writing.result() if writing else None
             for job in jobs:
                 job.result()
             report = reasoning.result() if reasoning else None
@@ -98,8 +154,15 @@ def build(project: Path, run_reasoner: bool = True, engine: Engine = Engine.AUTO
         say(f"ran {len(queries)} saved queries and wrote {len(ExportFormat)} exports")
         for temporary, target in staged:
             os.replace(temporary, target)
+        if disk is not None:
+            disk.commit(Manifest(data, inputs, len(kb), shapes_digest(project)) if data is not None
+                        else replace(kept, conforms_to=shapes_digest(project)))
+            data = None
+            say(f"the store at {store.location} holds this build's graph")
     finally:
         for temporary, _ in staged:
             temporary.unlink(missing_ok=True)
+        if data is not None:
+            disk.discard(data)
     return BuildResult(len(kb), report, sorted(target for _, target in staged))
 

@@ -33,6 +33,7 @@ import pyoxigraph as ox
 from kb.errors import DependencyError, TradeKBError
 from kb.graph import KnowledgeBase
 from kb.pipeline import validated_knowledge_base
+from kb.storage import MEMORY, StoreChoice
 from kb.validate import Engine
 
 LOOPBACK = "127.0.0.1"
@@ -209,7 +210,7 @@ def running(kb: KnowledgeBase, port: int,
 
 def serve(project: Path, port: int, location: Path | None = None, engine: Engine = Engine.AUTO,
           say: Callable[[str], None] = lambda _: None,
-          on_ready: Callable[[Endpoints], None] = lambda _: None) -> None:
+          on_ready: Callable[[Endpoints], None] = lambda _: None, store: StoreChoice = MEMORY) -> None:
     """Build and validate the project's knowledge base and serve it until SIGINT (Ctrl-C) or
     SIGTERM; then stop the server and return.
 
@@ -221,7 +222,7 @@ def serve(project: Path, port: int, location: Path | None = None, engine: Engine
     try:
         oxigraph_binary()
         port = claim_port(port)
-        kb = validated_knowledge_base(project, engine, say)
+        kb = validated_knowledge_base(project, engine, say, store)
         with running(kb, port, location) as (endpoints, process):
             on_ready(endpoints)
             code = process.wait()

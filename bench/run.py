@@ -28,6 +28,11 @@ ROOT = BENCH.parent
 QUERIES = sorted(p.stem for p in (ROOT / "queries").glob("*.rq") if p.stem not in ("meetings-of", "statements-by"))
 STAGES = (["load", "graph", "validate", "reason"] + [f"query {q}" for q in QUERIES] +
           ["export turtle", "build"])
+# The on-disk store (--store oxigraph) beside the in-memory one: each query on the reopened store,
+# writing the store, and a whole `tradekb query` command each way (the on-disk store reopened).
+WHOLE_QUERY = "reports"
+STORE_STAGES = {f"query {q}": f"disk-query {q}" for q in QUERIES}
+STORE_STAGES[f"tradekb query {WHOLE_QUERY}"] = f"tradekb query {WHOLE_QUERY} --store oxigraph:{{corpus}}/.bench-store"
 BASELINE = {"graph": "base-graph", "validate": "base-validate", "export turtle": "base-export",
             "build": "base-build", **{f"query {q}": f"base-query {q}" for q in QUERIES}}
 
@@ -59,14 +64,16 @@ def run_once(stage: str, corpus: Path, timeout: float) -> dict | None:
     """One fresh process; None when the timed part ran past the timeout (setup is not counted)."""
     name, _, arg = stage.partition(" ")
     command = [sys.executable, str(BENCH / "stage.py"), name, str(corpus)] + ([arg] if arg else [])
-    if name == "build":  # the whole job, as a user runs it: all of it is timed
-        command = [sys.executable, "-c", WHOLE_JOB, sys.executable, "-m", "kb.cli", "-C", str(corpus), "build"]
+    whole = name in ("build", "tradekb")  # a whole command, as a user runs it: all of it is timed
+    if whole:
+        words = ["build"] if name == "build" else arg.format(corpus=corpus).split()
+        command = [sys.executable, "-c", WHOLE_JOB, sys.executable, "-m", "kb.cli", "-C", str(corpus), *words]
     else:
         command += ["--limit", str(timeout)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT,
                                start_new_session=True)
     try:
-        out, _ = process.communicate(timeout=timeout + (0 if name == "build" else SETUP_ALLOWANCE))
+        out, _ = process.communicate(timeout=timeout + (0 if whole else SETUP_ALLOWANCE))
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, 9)
         process.communicate()
@@ -104,6 +111,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     results: dict[int, dict] = {}
+    stores: dict[int, dict] = {size: {} for size in sizes}
     triples: dict[int, int] = {}
     for size in sizes:
         corpus = BENCH / ".corpora" / f"{size}-{args.seed}"
@@ -129,7 +137,15 @@ def main() -> None:
                 say(f"{size}: baseline {stage}")
                 base = median(BASELINE[stage], corpus, args.baseline_repeats or args.repeats, limit)
             results[size][stage] = (ours, base, limit)
-    write(args, sizes, triples, results)
+        run_once("store-snapshot", corpus, args.timeout)
+        for stage, on_disk in STORE_STAGES.items():
+            say(f"{size}: {on_disk}")
+            memory = results[size][stage][0] if stage in results[size] else median(stage, corpus, args.repeats,
+                                                                                     args.timeout)
+            stores[size][stage] = (memory, median(on_disk, corpus, args.repeats, args.timeout))
+        say(f"{size}: store-write")
+        stores[size]["write the store"] = (None, median("store-write", corpus, args.repeats, args.timeout))
+    write(args, sizes, triples, results, stores)
 
 
 def exponent(t_small: float, t_large: float, n_small: int, n_large: int) -> str:
@@ -138,7 +154,7 @@ def exponent(t_small: float, t_large: float, n_small: int, n_large: int) -> str:
     return f"{math.log(t_large / t_small) / math.log(n_large / n_small):.2f}"
 
 
-def write(args, sizes: list[int], triples: dict[int, int], results: dict[int, dict]) -> None:
+def write(args, sizes: list[int], triples: dict[int, int], results: dict[int, dict], stores: dict[int, dict]) -> None:
     lines = ["# Benchmark results", "",
              f"Written by `python bench/run.py {' '.join(sys.argv[1:])}` on {os.cpu_count()} cores. "
              f"Medians of {args.repeats} fresh processes ({args.baseline_repeats or args.repeats} for the "
@@ -176,6 +192,19 @@ def write(args, sizes: list[int], triples: dict[int, int], results: dict[int, di
             b_base = exponent(base_s["seconds"], base_l["seconds"], triples[small], triples[large]) \
                 if base_s and base_l else ""
             lines.append(f"| {stage} | {b_ours} | {b_base or '–'} |")
+    lines += ["", "The on-disk store (`--store oxigraph`) beside the in-memory one (the default): each query "
+              "on the reopened store; a whole `tradekb query` command, in memory building the graph from the "
+              "annotations, on disk reopening the store; and writing the store, which a command does once "
+              "per change of the inputs. *ratio* = on disk / in memory.", "",
+              "| stage | " + " | ".join(f"{triples[s]:,} triples: memory / on disk / ratio" for s in sizes) + " |",
+              "|---|" + "---|" * len(sizes)]
+    for stage in stores[sizes[0]]:
+        cells = []
+        for size in sizes:
+            memory, disk = stores[size][stage]
+            ratio = f"{disk['seconds'] / memory['seconds']:.1f}" if memory and disk and memory["seconds"] > 0 else "–"
+            cells.append(f"{fmt_time(memory, args.timeout) if memory else '–'} / {fmt_time(disk, args.timeout)} / {ratio}")
+        lines.append(f"| {stage} | " + " | ".join(cells) + " |")
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
 

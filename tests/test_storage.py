@@ -49,14 +49,17 @@ def data_directories(location: Path) -> list[str]:
 
 def test_store_is_written_once_then_reopened_and_answers_as_memory(mini_project):
     store = mini_project / "build" / "store"
-    for name in ("actors", "reports", "conflicts"):
-        first = run(mini_project, "query", name, "-f", "csv", "--store", "oxigraph")
-        assert first.exit_code == 0, first.output
-        assert first.stdout == in_memory(mini_project, name)
-    second = run(mini_project, "query", "meetings", "-f", "csv", "--store", "oxigraph")
-    assert second.exit_code == 0, second.output
-    assert OPENED in second.stderr and WROTE not in second.stderr
-    assert second.stdout == in_memory(mini_project, "meetings")
+    first = run(mini_project, "query", "meetings", "-f", "csv", "--store", "oxigraph")
+    assert first.exit_code == 0, first.output
+    assert WROTE in first.stderr and OPENED not in first.stderr
+    assert first.stdout == in_memory(mini_project, "meetings")
+    for name, query in catalogue(mini_project).items():
+        if query.parameters:
+            continue
+        again = run(mini_project, "query", name, "-f", "csv", "--store", "oxigraph")
+        assert again.exit_code == 0, again.output
+        assert OPENED in again.stderr and WROTE not in again.stderr
+        assert again.stdout == in_memory(mini_project, name), name
     assert len(data_directories(store)) == 1
 
 

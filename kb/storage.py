@@ -84,8 +84,9 @@ def _digest(project: Path, names: tuple[str, ...], with_code: bool) -> str:
 
 
 def inputs_digest(project: Path) -> str:
-    """What decides the graph: every file under seeds/, the ontology, and tradekb's own code."""
-    return _digest(project, INPUTS, with_code=True)
+    """What decides the graph: every file under seeds/, the ontology, tradekb's own code, and the
+    version of Oxigraph that writes the store."""
+    return _digest(project, INPUTS, with_code=True) + f"-oxigraph-{ox.__version__}"
 
 
 def shapes_digest(project: Path) -> str:

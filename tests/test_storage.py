@@ -123,6 +123,16 @@ def test_export_from_the_store_is_the_same_graph(mini_project, tmp_path):
     assert graphs[0] == graphs[1] and len(graphs[0]) == len(load_knowledge_base(mini_project))
 
 
+def test_a_damaged_manifest_makes_the_store_rebuild(mini_project):
+    assert run(mini_project, "query", "actors", "--store", "oxigraph").exit_code == 0
+    (mini_project / "build" / "store" / MANIFEST).write_text("{not json", encoding="utf-8")
+    again = run(mini_project, "query", "actors", "-f", "csv", "--store", "oxigraph")
+    assert again.exit_code == 0, again.output
+    assert WROTE in again.stderr
+    assert again.stdout == in_memory(mini_project, "actors")
+    assert json.loads((mini_project / "build" / "store" / MANIFEST).read_text(encoding="utf-8"))["quads"] > 0
+
+
 def test_store_is_not_written_into_a_foreign_directory(mini_project, tmp_path):
     foreign = tmp_path / "papers"
     foreign.mkdir()

@@ -10,6 +10,7 @@ whose one line names the server, the request and what the server answered.
 from __future__ import annotations
 
 import ast
+import hashlib
 import http.client
 import json
 import math
@@ -25,8 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pyoxigraph as ox
 import requests
-from rdflib import BNode, Literal, URIRef
-from rdflib.term import Node
+from rdflib import Literal, URIRef
 from requests.adapters import HTTPAdapter
 from requests.auth import HTTPBasicAuth, HTTPDigestAuth, _basic_auth_str
 from SPARQLWrapper import BASIC, DIGEST, JSON, POST, URLENCODED, SPARQLWrapper
@@ -40,7 +40,7 @@ from urllib3.exceptions import (
 from urllib3.util import Retry
 
 from kb.errors import ServerError, TradeKBError
-from kb.queries import ResultTable, run_sparql
+from kb.queries import ResultTable, Term, run_sparql
 from kb.terms import XSD_STRING
 
 RETRIES = 3
@@ -390,10 +390,10 @@ def _sparqlwrapper_answer(error: Exception, timeout: float) -> str:
 
 
 def results_table(data: dict) -> ResultTable:
-    """SPARQL 1.1 Query Results JSON as a ResultTable of rdflib terms.
+    """SPARQL 1.1 Query Results JSON as a ResultTable of pyoxigraph terms, as the embedded store gives.
 
     >>> results_table({"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "uri", "value": "http://a"}}]}})
-    ResultTable(variables=['x'], rows=[(rdflib.term.URIRef('http://a'),)])
+    ResultTable(variables=['x'], rows=[(<NamedNode value=http://a>,)])
     """
     variables = list(data["head"]["vars"])
     rows = [tuple(_term(binding[v]) if v in binding else None for v in variables)
@@ -401,18 +401,46 @@ def results_table(data: dict) -> ResultTable:
     return ResultTable(variables, rows)
 
 
-def _term(value: dict) -> Node:
+def _term(value: dict) -> Term:
+    """One term of SPARQL JSON results (ValueError for one that is not an RDF term)."""
     kind, text = value["type"], value["value"]
     if kind == "uri":
-        return URIRef(text)
+        return ox.NamedNode(text)
     if kind == "bnode":
-        return BNode(text)
+        return blank_node(text)
     if kind not in ("literal", "typed-literal"):  # typed-literal: Virtuoso's name from the 2007 draft
         raise ValueError(f"unknown term type {kind!r}")
     if "xml:lang" in value:
-        return Literal(text, lang=value["xml:lang"])
+        return ox.Literal(text, language=value["xml:lang"])
     datatype = value.get("datatype")
-    return Literal(text, datatype=URIRef(datatype)) if datatype and datatype != XSD_STRING else Literal(text)
+    if not datatype or datatype == XSD_STRING:
+        return ox.Literal(text)
+    return ox.Literal(canonical(text, datatype), datatype=ox.NamedNode(datatype))
+
+
+def canonical(text: str, datatype: str) -> str:
+    """The canonical form of a typed value, as rdflib writes it and so as the knowledge base holds
+    it: a server may answer with another form of the same value (Virtuoso gives booleans as 0 and 1).
+
+    >>> XSD = "http://www.w3.org/2001/XMLSchema#"
+    >>> canonical("0", XSD + "boolean"), canonical("007", XSD + "integer"), canonical("x", "http://x/y")
+    ('false', '7', 'x')
+    """
+    return str(Literal(text, datatype=URIRef(datatype)))
+
+
+def blank_node(label: str) -> ox.BlankNode:
+    """The blank node a server labelled `label`. A label only names a node within one answer, so
+    one that RDF does not allow (Virtuoso's `nodeID://b10001`) is replaced by one made from it:
+    the same label gives the same node, on every page of an answer.
+
+    >>> blank_node("b0").value, blank_node("nodeID://b10001").value
+    ('b0', 'x1fde67f22c77e8aab64a38026f5a418f')
+    """
+    try:
+        return ox.BlankNode(label)
+    except ValueError:
+        return ox.BlankNode("x" + hashlib.sha256(label.encode()).hexdigest()[:32])
 
 
 def projected_variables(text: str) -> list[str]:

@@ -119,7 +119,7 @@ def graphs_under(connection: Connection, layout: Layout) -> list[str]:
     """Every graph named under the base (KB graphs, manifest, staging), from the server itself."""
     text = ("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } "
             f"FILTER(STRSTARTS(STR(?g), {Literal(layout.base).n3()})) }}")
-    return sorted(str(row[0]) for row in select_all(connection, text, None, "graphs under the base").rows)
+    return sorted(row[0].value for row in select_all(connection, text, None, "graphs under the base").rows)
 
 
 def _manifest(connection: Connection, layout: Layout) -> list[tuple]:
@@ -144,8 +144,8 @@ def snapshot(connection: Connection, layout: Layout) -> Snapshot:
         time.sleep(SWAP_POLL)
         rows = _manifest(connection, layout)
     if rows:
-        push_id = str(rows[0][1])
-        return Snapshot(sorted(str(graph) for graph, _ in rows), push_id, layout.union(push_id))
+        push_id = rows[0][1].value
+        return Snapshot(sorted(graph.value for graph, _ in rows), push_id, layout.union(push_id))
     found = [g for g in graphs_under(connection, layout) if layout.is_kb_graph(g)]
     if not found:
         raise ServerError(f"{connection.endpoint}: holds no tradekb graphs under {layout.base} "
@@ -158,7 +158,7 @@ def push(kb: KnowledgeBase, connection: Connection, layout: Layout,
     """Upload the (validated) knowledge base under `layout`, replacing what an earlier push left."""
     present = graphs_under(connection, layout)
     rows = _manifest(connection, layout)
-    live = [layout.union(str(rows[0][1]))] if rows and rows[0][1] is not None else []  # what readers read now
+    live = [layout.union(rows[0][1].value)] if rows and rows[0][1] is not None else []  # what readers read now
     leftovers = [g for g in present if not layout.is_kb_graph(g) and g not in (layout.manifest, *live)]
     if leftovers:  # staging graphs of a push that was interrupted
         say(f"dropping {len(leftovers)} staging graph(s) an interrupted push left")
@@ -205,7 +205,7 @@ def triples_per_graph(connection: Connection, graphs: list[str]) -> dict[str, in
     """How many triples the server holds in each of `graphs` (one it lacks is left out)."""
     values = " ".join(f"<{g}>" for g in graphs)
     text = f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }} GROUP BY ?g"
-    return {str(g): int(n) for g, n in connection.select(text, None, "count triples per graph").rows}
+    return {g.value: int(n.value) for g, n in connection.select(text, None, "count triples per graph").rows}
 
 
 def check_uploads(connection: Connection, sent: dict[str, int]) -> None:

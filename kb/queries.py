@@ -19,11 +19,9 @@ from pathlib import Path
 from typing import Callable
 
 import pyoxigraph as ox
-from rdflib import Literal, URIRef
-from rdflib.term import Node, _is_valid_uri
 
 from kb.errors import Location, Problem, QueryError
-from kb.terms import to_rdflib_term
+from kb.terms import XSD_STRING
 from kb.yamlfile import YAMLError, load_yaml
 
 QUERIES_DIR = Path("queries")
@@ -39,6 +37,8 @@ SELECT DISTINCT ?node ?label WHERE {
 }
 ORDER BY ?node
 """
+# An RDF term as pyoxigraph gives it: what result rows hold, whether the embedded store or a server answered.
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,10 @@ class SavedQuery:
 
 @dataclass
 class ResultTable:
-    """A SELECT result: column names and rows of RDF terms (None where a variable is unbound)."""
+    """A SELECT result: column names and rows of pyoxigraph terms (None where a variable is unbound)."""
 
     variables: list[str]
-    rows: list[tuple[Node | None, ...]] = field(default_factory=list)
+    rows: list[tuple[Term | None, ...]] = field(default_factory=list)
 
 
 class ResultFormat(enum.Enum):
@@ -123,7 +123,10 @@ def read_query(path: Path) -> SavedQuery:
     for p in header.get("params") or []:
         if not isinstance(p, dict) or "name" not in p:
             raise QueryError([Problem(Location(path, 1), "each #+ params entry needs a name")])
-        params.append(Parameter(str(p["name"]), str(p.get("description", "")), str(p.get("class", ""))))
+        cls = str(p.get("class", ""))
+        if cls and not _is_iri(cls):
+            raise QueryError([Problem(Location(path, 1), f"#+ params {p['name']}: class {cls!r} is not an IRI")])
+        params.append(Parameter(str(p["name"]), str(p.get("description", "")), cls))
     return SavedQuery(path.stem, path, str(header["summary"]), str(header.get("description", "")).strip(),
                       params, text, [str(c) for c in header.get("lists") or []])
 
@@ -142,10 +145,19 @@ def catalogue(project: Path) -> dict[str, SavedQuery]:
     return queries
 
 
-def bind(text: str, bindings: dict[str, Node]) -> str:
-    """`text` with a VALUES block binding each variable to its term, at the top of the outer WHERE.
+def _is_iri(text: str) -> bool:
+    try:
+        ox.NamedNode(text)
+    except ValueError:
+        return False
+    return True
 
-    >>> bind("SELECT ?a WHERE { ?a ?b ?c }", {"a": URIRef("http://x/y")})
+
+def bind(text: str, bindings: dict[str, Term]) -> str:
+    """`text` with a VALUES block binding each variable to its term (written in its N-Triples form,
+    which pyoxigraph gives as the term's str), at the top of the outer WHERE.
+
+    >>> bind("SELECT ?a WHERE { ?a ?b ?c }", {"a": ox.NamedNode("http://x/y")})
     'SELECT ?a WHERE { VALUES (?a) { (<http://x/y>) } ?a ?b ?c }'
     """
     if not bindings:
@@ -155,7 +167,7 @@ def bind(text: str, bindings: dict[str, Node]) -> str:
         raise QueryError("the query has no WHERE { ... } to bind parameters in")
     names = sorted(bindings)
     block = (f" VALUES ({' '.join('?' + n for n in names)}) "
-             f"{{ ({' '.join(bindings[n].n3() for n in names)}) }}")
+             f"{{ ({' '.join(str(bindings[n]) for n in names)}) }}")
     return text[:m.end()] + block + text[m.end():]
 
 
@@ -165,17 +177,7 @@ def run_sparql(store: ox.Store, text: str) -> ResultTable:
         solutions = store.query(text, use_default_graph_as_union=True)
     except SyntaxError as e:
         raise QueryError(f"SPARQL syntax error: {e}") from None
-    variables = [v.value for v in solutions.variables]
-    converted: dict = {}  # a value recurs in many rows, and building an rdflib Literal is costly
-
-    def term(value):
-        try:
-            return converted[value]
-        except KeyError:
-            converted[value] = rdflib_term = to_rdflib_term(value)
-            return rdflib_term
-    rows = [tuple(map(term, solution)) for solution in solutions]
-    return ResultTable(variables, rows)
+    return ResultTable([v.value for v in solutions.variables], [tuple(solution) for solution in solutions])
 
 
 # Runs one SELECT somewhere: on the embedded store (run_sparql) or on a server (kb.endpoint).
@@ -186,7 +188,7 @@ def _select(source: ox.Store | Select) -> Select:
     return partial(run_sparql, source) if isinstance(source, ox.Store) else source
 
 
-def resolve_parameter(source: ox.Store | Select, parameter: Parameter, value: str) -> Node:
+def resolve_parameter(source: ox.Store | Select, parameter: Parameter, value: str) -> Term:
     """The node a parameter value names: an IRI as is, or the one node of the class with that name.
 
     `source` is the embedded store, or a function that runs a SELECT elsewhere (a server)."""
@@ -194,19 +196,19 @@ def resolve_parameter(source: ox.Store | Select, parameter: Parameter, value: st
     if value.startswith("<") and value.endswith(">"):
         value = value[1:-1]
     if re.match(r"^[a-z][a-z0-9+.-]*://", value):
-        if not _is_valid_uri(value):
+        if not _is_iri(value):
             raise QueryError(f"{parameter.name}: {value!r} is not a valid IRI")
-        return URIRef(value)
-    bindings = {"wanted": Literal(value)}
+        return ox.NamedNode(value)
+    bindings: dict[str, Term] = {"wanted": ox.Literal(value)}
     if parameter.cls:
-        bindings["class"] = URIRef(parameter.cls)
+        bindings["class"] = ox.NamedNode(parameter.cls)
     found = _select(source)(bind(NAME_LOOKUP, bindings)).rows
-    nodes = sorted({row[0] for row in found})
+    nodes = sorted({row[0] for row in found}, key=lambda node: node.value)
     if not nodes:
         raise QueryError(f"{parameter.name}: nothing named {value!r} (give a label, an alias or an IRI)")
     if len(nodes) > 1:
-        raise QueryError(f"{parameter.name}: {value!r} names {len(nodes)} things ({', '.join(map(str, nodes))}); "
-                         "give an IRI")
+        named = ", ".join(node.value for node in nodes)
+        raise QueryError(f"{parameter.name}: {value!r} names {len(nodes)} things ({named}); give an IRI")
     return nodes[0]
 
 
@@ -242,15 +244,21 @@ def sort_lists(table: ResultTable, columns: list[str]) -> ResultTable:
     for row in table.rows:
         cells = list(row)
         for i in indexes:
-            if isinstance(cells[i], Literal):
-                items = sorted(set(str(cells[i]).split(LIST_SEPARATOR)), key=lambda s: (s.casefold(), s))
-                cells[i] = Literal(LIST_SEPARATOR.join(items))
+            if isinstance(cells[i], ox.Literal):
+                cells[i] = ox.Literal(_sorted_list(cells[i].value))
         rows.append(tuple(cells))
     return ResultTable(table.variables, rows)
 
 
-def _cell(term: Node | None) -> str:
-    return "" if term is None else str(term)
+def _sorted_list(text: str) -> str:
+    """The items of a list cell, each once, in order (case aside first)."""
+    if LIST_SEPARATOR not in text:  # one item, as in most cells: nothing to sort
+        return text
+    return LIST_SEPARATOR.join(sorted(set(text.split(LIST_SEPARATOR)), key=lambda s: (s.casefold(), s)))
+
+
+def _cell(term: Term | None) -> str:
+    return "" if term is None else term.value
 
 
 def format_results(table: ResultTable, fmt: ResultFormat) -> str:
@@ -286,14 +294,14 @@ def format_results(table: ResultTable, fmt: ResultFormat) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _json_term(term: Node) -> dict:
-    if isinstance(term, URIRef):
-        return {"type": "uri", "value": str(term)}
-    if isinstance(term, Literal):
-        out = {"type": "literal", "value": str(term)}
+def _json_term(term: Term) -> dict:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.Literal):
+        out = {"type": "literal", "value": term.value}
         if term.language:
             out["xml:lang"] = term.language
-        elif term.datatype:
-            out["datatype"] = str(term.datatype)
+        elif term.datatype.value != XSD_STRING:  # a simple literal is written without one
+            out["datatype"] = term.datatype.value
         return out
-    return {"type": "bnode", "value": str(term)}
+    return {"type": "bnode", "value": term.value}

@@ -129,7 +129,7 @@ def test_a_server_without_graph_store_gets_the_graphs_by_sparql_update(oxigraph_
     bnodes = (f"SELECT (COUNT(DISTINCT ?b) AS ?n) WHERE {{ GRAPH <{layout.graph('ontology')}> "
               "{ ?b ?p ?o FILTER(isBlank(?b)) } }")
     local = {q.subject for q in seed_kb.quads(str(graph_iri("ontology"))) if isinstance(q.subject, ox.BlankNode)}
-    assert local and int(server.select(bnodes).rows[0][0]) == len(local)
+    assert local and int(server.select(bnodes).rows[0][0].value) == len(local)
 
 
 def test_credentials_from_a_netrc_file(virtuoso_server, mini_project, tmp_path, monkeypatch, request):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from rdflib import Literal
 
+from kb.endpoint import results_table
 from kb.errors import QueryError
 from kb.graph import KBID
 from kb.queries import (Parameter, ResultFormat, bind, catalogue, format_results, read_query,
@@ -115,10 +116,10 @@ def test_a_parameter_is_never_pasted_into_the_query(seed_store):
 
 def test_binding_uses_a_values_block_with_the_terms_n3():
     text = bind("PREFIX x: <http://x/#>\n# WHERE { in a comment\nSELECT ?a WHERE { ?a ?b ?c }",
-                {"a": Literal('say "hi" } #')})
+                {"a": ox.Literal('say "hi" } #')})
     assert text.endswith('SELECT ?a WHERE { VALUES (?a) { ("say \\"hi\\" } #") } ?a ?b ?c }')
-    found = run_sparql(ox.Store(), bind("SELECT ?a WHERE { }", {"a": Literal('say "hi" } #')}))
-    assert [str(row[0]) for row in found.rows] == ['say "hi" } #']
+    found = run_sparql(ox.Store(), bind("SELECT ?a WHERE { }", {"a": ox.Literal('say "hi" } #')}))
+    assert found.rows == [(ox.Literal('say "hi" } #'),)]
 
 
 def test_an_iri_parameter_must_be_a_valid_iri(seed_store):
@@ -139,7 +140,7 @@ def test_an_ambiguous_name_asks_for_an_iri(seed_store):
     with pytest.raises(QueryError, match="names 2 things.*give an IRI"):
         resolve_parameter(seed_store, anything, "Washington")
     actor = QUERIES["meetings-of"].parameters[0]
-    assert resolve_parameter(seed_store, actor, "Washington") == KBID["gov-us"]
+    assert resolve_parameter(seed_store, actor, "Washington") == ox.NamedNode(KBID["gov-us"])
 
 
 def test_conflicts_has_the_real_disagreements_and_not_the_false_ones(seed_store):
@@ -160,7 +161,6 @@ def test_wire_copies_are_one_independent_source(seed_store):
 
 def test_result_formats(seed_store):
     table = run_query(seed_store, QUERIES["meetings-of"], {"actor": "Mick Mulvaney"})
-    import json
     data = json.loads(format_results(table, ResultFormat.JSON))
     assert data["head"]["vars"] == table.variables
     assert len(data["results"]["bindings"]) == len(table.rows)
@@ -179,3 +179,29 @@ def test_a_bad_header_names_the_file(tmp_path):
     with pytest.raises(QueryError) as e:
         read_query(bad)
     assert str(e.value).startswith(f"{bad}:1: bad #+ header")
+
+
+def test_a_parameter_class_must_be_an_iri(tmp_path):
+    bad = tmp_path / "bad.rq"
+    bad.write_text("#+ summary: s\n#+ params:\n#+   - {name: actor, class: not an iri}\n"
+                   "SELECT ?actor WHERE { ?actor ?p ?o }\n", encoding="utf-8")
+    with pytest.raises(QueryError) as e:
+        read_query(bad)
+    assert str(e.value).startswith(f"{bad}:1: #+ params actor: class 'not an iri' is not an IRI")
+
+
+def test_each_kind_of_term_in_json_and_back():
+    """Rows hold pyoxigraph terms, from the store or from a server's JSON alike: a simple literal
+    is written without a datatype, a language-tagged one with its language, a typed one with its
+    datatype, an unbound variable not at all."""
+    table = run_sparql(ox.Store(), 'SELECT ?iri ?simple ?tagged ?typed ?none WHERE { '
+                                   'BIND(<http://x/y> AS ?iri) BIND("a" AS ?simple) BIND("b"@en AS ?tagged) '
+                                   'BIND("2019-03-01"^^<http://www.w3.org/2001/XMLSchema#date> AS ?typed) }')
+    data = json.loads(format_results(table, ResultFormat.JSON))
+    assert data["results"]["bindings"] == [{
+        "iri": {"type": "uri", "value": "http://x/y"},
+        "simple": {"type": "literal", "value": "a"},
+        "tagged": {"type": "literal", "value": "b", "xml:lang": "en"},
+        "typed": {"type": "literal", "value": "2019-03-01", "datatype": "http://www.w3.org/2001/XMLSchema#date"}}]
+    assert results_table(data) == table
+    assert format_results(table, ResultFormat.CSV) == "iri,simple,tagged,typed,none\nhttp://x/y,a,b,2019-03-01,\n"

@@ -136,9 +136,9 @@ def test_long_cells_are_paged(pushed, seed_kb):
     label = "<http://www.w3.org/2000/01/rdf-schema#label>"
     everything = f"SELECT (GROUP_CONCAT(?label; separator=' ') AS ?labels) WHERE {{ ?thing {label} ?label }}"
     [(labels,)] = select_all(connection(server), everything, graphs, "every label").rows
-    assert len(str(labels).encode()) > 10_000
+    assert len(labels.value.encode()) > 10_000
     padded = (f"SELECT ?thing ?long WHERE {{ ?thing {label} ?label "
               f"BIND(CONCAT(STR(?label), \"{'.' * 2000}\") AS ?long) }}")
     paged = select_all(connection(server), padded, graphs, "padded labels", page_size=100)
     assert len(paged.rows) > 300
-    assert sorted(paged.rows) == sorted(run_sparql(seed_kb.store, padded).rows)
+    assert sorted(paged.rows, key=repr) == sorted(run_sparql(seed_kb.store, padded).rows, key=repr)

@@ -58,7 +58,8 @@ def snapshot_kb(project: Path):
     """The knowledge base as `snapshot` wrote it (origins are not kept: the corpora validate)."""
     from kb.graph import KnowledgeBase
     store = ox.Store()
-    store.bulk_load(path=str(project / SNAPSHOT), format=ox.RdfFormat.N_QUADS)
+    # load, as the build fills its store: a store filled by bulk_load answers queries 1.3x slower
+    store.load(path=str(project / SNAPSHOT), format=ox.RdfFormat.N_QUADS)
     return KnowledgeBase(store, {})
 
 

@@ -153,6 +153,19 @@ def test_conflicts_has_the_real_disagreements_and_not_the_false_ones(seed_store)
     assert not [r for r in conflicts if r["fact"].endswith("/kim-kupperman-talks") and r["property"] == "date"]
 
 
+def test_reports_lists_every_report_in_the_knowledge_base(seed_store):
+    # every article's account of a meeting, measure, statement or post (org:Membership has no rdfs:label)
+    from kb.annotations import load_corpus
+    from kb.graph import report_iri
+    everything = {str(report_iri(r.article, r.fact)) for r in load_corpus(ROOT).reports
+                  if r.section in ("meetings", "measures", "statements", "roles")}
+    reports = rows(seed_store, "reports")
+    listed = [r["report"] for r in reports]
+    assert len(listed) == len(set(listed)) == len(everything)
+    assert set(listed) == everything
+    assert any(r["kind"] == "Post" for r in reports)
+
+
 def test_wire_copies_are_one_independent_source(seed_store):
     corroboration = {r["fact"].rsplit("/", 1)[1]: r for r in rows(seed_store, "corroboration")}
     offer = corroboration["kim-trilateral-offer"]

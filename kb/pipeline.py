@@ -91,13 +91,14 @@ def validated_knowledge_base(project: Path, engine: Engine = Engine.AUTO,
     kb = loaded.kb
     if loaded.disk is None:
         say(f"built the graph: {len(kb)} quads in {len(kb.graph_names)} named graphs")
+        _check(kb, project, engine, say)
+        return kb
     shapes = shapes_digest(project)
-    if loaded.manifest is not None and loaded.manifest.conforms_to == shapes:
+    if loaded.manifest.conforms_to == shapes:
         say("SHACL: the store conforms to ontology/shapes.ttl (validated when it was written)")
         return kb
     _check(kb, project, engine, say)
-    if loaded.disk is not None:
-        loaded.disk.mark_conforming(loaded.manifest, shapes)
+    loaded.disk.mark_conforming(loaded.manifest, shapes)
     return kb
 
 
@@ -116,9 +117,9 @@ def build(project: Path, run_reasoner: bool = True, engine: Engine = Engine.AUTO
     The work is done in memory, where queries and exports are fastest; with an on-disk `store`,
     the validated graph is also written there (unless it holds it already), as one more output."""
     project = Path(project)
-    inputs = inputs_digest(project)
-    kb = validated_knowledge_base(project, engine, say)
     disk = DiskStore(store.location) if store.location is not None else None
+    inputs = inputs_digest(project) if disk is not None else None  # before reading them, as in _load
+    kb = validated_knowledge_base(project, engine, say)
     kept = disk.current(inputs) if disk is not None else None  # the store holds this graph already
     data = None  # the on-disk store's new data, written but not yet in use
     queries = {name: q for name, q in catalogue(project).items() if not q.parameters}  # others need a value
@@ -155,8 +156,9 @@ def build(project: Path, run_reasoner: bool = True, engine: Engine = Engine.AUTO
         for temporary, target in staged:
             os.replace(temporary, target)
         if disk is not None:
-            disk.commit(Manifest(data, inputs, len(kb), shapes_digest(project)) if data is not None
-                        else replace(kept, conforms_to=shapes_digest(project)))
+            shapes = shapes_digest(project)
+            disk.commit(Manifest(data, inputs, len(kb), shapes) if data is not None
+                        else replace(kept, conforms_to=shapes))
             data = None
             say(f"the store at {store.location} holds this build's graph")
     finally:

@@ -59,22 +59,18 @@ class StoreChoice:
             return cls(Path(path) if path else Path(project) / DEFAULT_LOCATION)
         raise TradeKBError(f"--store {text!r}: use memory, oxigraph or oxigraph:PATH")
 
-    def __str__(self) -> str:
-        return "memory" if self.location is None else f"oxigraph:{self.location}"
-
 
 MEMORY = StoreChoice()
 
 
-def _digest(project: Path, names: tuple[str, ...], with_code: bool) -> str:
+def _digest(project: Path, names: tuple[str, ...]) -> str:
     """A hash of the files (and directory trees) `names` under the project, and of tradekb's code."""
     digest = hashlib.sha256()
     files = []
     for name in names:
         path = Path(project) / name
         files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    if with_code:
-        files += sorted(Path(kb.__file__).parent.glob("*.py"))
+    files += sorted(Path(kb.__file__).parent.glob("*.py"))
     for path in files:
         data = path.read_bytes() if path.is_file() else b""
         name = str(path.relative_to(project) if path.is_relative_to(project) else path.name)
@@ -86,11 +82,12 @@ def _digest(project: Path, names: tuple[str, ...], with_code: bool) -> str:
 def inputs_digest(project: Path) -> str:
     """What decides the graph: every file under seeds/, the ontology, tradekb's own code, and the
     version of Oxigraph that writes the store."""
-    return _digest(project, INPUTS, with_code=True) + f"-oxigraph-{ox.__version__}"
+    return _digest(project, INPUTS) + f"-oxigraph-{ox.__version__}"
 
 
 def shapes_digest(project: Path) -> str:
-    return _digest(project, (SHAPES,), with_code=True)
+    """What decides a validation verdict besides the graph: the shapes and tradekb's own code."""
+    return _digest(project, (SHAPES,))
 
 
 @dataclass(frozen=True)

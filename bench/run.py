@@ -31,6 +31,7 @@ STAGES = (["load", "graph", "validate", "reason"] + [f"query {q}" for q in QUERI
 # The on-disk store (--store oxigraph) beside the in-memory one: each query on the reopened store,
 # writing the store, and a whole `tradekb query` command each way (the on-disk store reopened).
 WHOLE_QUERY = "reports"
+REBUILD_STORE = ".bench-rebuild-store"
 STORE_STAGES = {f"query {q}": f"disk-query {q}" for q in QUERIES}
 STORE_STAGES[f"tradekb query {WHOLE_QUERY}"] = f"tradekb query {WHOLE_QUERY} --store oxigraph:{{corpus}}/.bench-store"
 BASELINE = {"graph": "base-graph", "validate": "base-validate", "export turtle": "base-export",
@@ -47,10 +48,11 @@ def say(message: str) -> None:
 WHOLE_JOB = """
 import json, os, subprocess, sys, time
 started = time.perf_counter()
-child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+output = child.stdout.read().decode()
 _, status, usage = os.wait4(child.pid, 0)
 print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": usage.ru_maxrss // 1024,
-                  "status": os.waitstatus_to_exitcode(status)}))
+                  "status": os.waitstatus_to_exitcode(status), "output": output}))
 """
 
 
@@ -84,6 +86,31 @@ def run_once(stage: str, corpus: Path, timeout: float) -> dict | None:
     return None if result.get("timeout") else result
 
 
+def rebuilds(corpus: Path, repeats: int, timeout: float) -> tuple[dict | None, dict | None]:
+    """`tradekb build --store oxigraph` from scratch, then the median of `repeats` rebuilds, each
+    after an edit of one article's annotations (a status toggled between planned and proposed in
+    the middle article, then back), each checked to be a rebuild and not a full build."""
+    store = corpus / REBUILD_STORE
+    shutil.rmtree(store, ignore_errors=True)
+    command = f"tradekb build --store oxigraph:{store}"
+    full = run_once(command, corpus, timeout)
+    articles = sorted(p for p in (corpus / "seeds").glob("*.yaml") if p.name != "registry.yaml")
+    article = articles[len(articles) // 2]
+    original = article.read_text(encoding="utf-8")
+    edited = original.replace("status: planned", "status: proposed", 1)
+    runs = []
+    try:
+        for n in range(repeats):
+            article.write_text(edited if n % 2 == 0 else original, encoding="utf-8")
+            run = run_once(command, corpus, timeout)
+            if run is None or "rebuilt after a change to" not in run["output"]:
+                raise SystemExit(f"{command} after an edit of {article.name} was not a rebuild")
+            runs.append(run)
+    finally:
+        article.write_text(original, encoding="utf-8")
+    return full, {"seconds": statistics.median(r["seconds"] for r in runs), "peak_mb": max(r["peak_mb"] for r in runs)}
+
+
 def median(stage: str, corpus: Path, repeats: int, timeout: float) -> dict | None:
     runs = []
     for _ in range(repeats):
@@ -113,6 +140,7 @@ def main() -> None:
     results: dict[int, dict] = {}
     stores: dict[int, dict] = {size: {} for size in sizes}
     triples: dict[int, int] = {}
+    rebuilt: dict[int, tuple[dict | None, dict | None]] = {}
     for size in sizes:
         corpus = BENCH / ".corpora" / f"{size}-{args.seed}"
         if not (corpus / "seeds").exists():  # in a child too, for the same reason as the snapshot below
@@ -145,7 +173,9 @@ def main() -> None:
             stores[size][stage] = (memory, median(on_disk, corpus, args.repeats, args.timeout))
         say(f"{size}: store-write")
         stores[size]["write the store"] = (None, median("store-write", corpus, args.repeats, args.timeout))
-    write(args, sizes, triples, results, stores)
+        say(f"{size}: rebuild")
+        rebuilt[size] = rebuilds(corpus, args.repeats, args.timeout)
+    write(args, sizes, triples, results, stores, rebuilt)
 
 
 def exponent(t_small: float, t_large: float, n_small: int, n_large: int) -> str:
@@ -154,7 +184,8 @@ def exponent(t_small: float, t_large: float, n_small: int, n_large: int) -> str:
     return f"{math.log(t_large / t_small) / math.log(n_large / n_small):.2f}"
 
 
-def write(args, sizes: list[int], triples: dict[int, int], results: dict[int, dict], stores: dict[int, dict]) -> None:
+def write(args, sizes: list[int], triples: dict[int, int], results: dict[int, dict], stores: dict[int, dict],
+          rebuilt: dict[int, tuple[dict | None, dict | None]]) -> None:
     lines = ["# Benchmark results", "",
              f"Written by `python bench/run.py {' '.join(sys.argv[1:])}` on {os.cpu_count()} cores. "
              f"Medians of {args.repeats} fresh processes ({args.baseline_repeats or args.repeats} for the "
@@ -205,6 +236,18 @@ def write(args, sizes: list[int], triples: dict[int, int], results: dict[int, di
             ratio = f"{disk['seconds'] / memory['seconds']:.1f}" if memory and disk and memory["seconds"] > 0 else "–"
             cells.append(f"{fmt_time(memory, args.timeout) if memory else '–'} / {fmt_time(disk, args.timeout)} / {ratio}")
         lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+    lines += ["", "A rebuild after an edit of one article's annotations: `tradekb build --store oxigraph` "
+              "from scratch (once), then the same command after each of "
+              f"{args.repeats} edits of one article (median; each checked to be a rebuild), beside the whole "
+              "`tradekb build` of the first table. *ratio* = build / rebuild.", "",
+              "| | " + " | ".join(f"{triples[s]:,} triples" for s in sizes) + " |", "|---|" + "---|" * len(sizes)]
+    lines.append("| build, keeping the store (once) | " + " | ".join(
+        f"{fmt_time(rebuilt[s][0], args.timeout)} / {rebuilt[s][0]['peak_mb'] if rebuilt[s][0] else '–'} MB" for s in sizes) + " |")
+    lines.append("| rebuild after one article's edit | " + " | ".join(
+        f"{fmt_time(rebuilt[s][1], args.timeout)} / {rebuilt[s][1]['peak_mb'] if rebuilt[s][1] else '–'} MB" for s in sizes) + " |")
+    lines.append("| ratio: build / rebuild | " + " | ".join(
+        f"{results[s]['build'][0]['seconds'] / rebuilt[s][1]['seconds']:.1f}×"
+        if results[s]["build"][0] and rebuilt[s][1] else "–" for s in sizes) + " |")
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
 

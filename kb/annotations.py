@@ -9,7 +9,7 @@ is built. The format is described in docs/annotations.md.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from datetime import date
 from pathlib import Path
@@ -167,13 +167,29 @@ class Report:
 
 
 @dataclass
+class FileIndex:
+    """What one annotation file gives the rest of the corpus, kept between builds so that a rebuild
+    after an edit of one article can check that file against the others without reading them."""
+
+    article: Article | None  # without its text; None for the registry
+    defines: dict[str, Definition]  # the things it defines, with every file's aliases merged in
+    aliases: dict[str, list[str]]  # the names it adds to things, by id
+    uses: set[str]  # every id it reports, names or adds names to
+    reports: list[Report]  # only what the derived graph is made from: status, mode, dates
+    # (Locations here name the file only, one object for all: a line per item would make this
+    # twice as slow to read back, and only the file's own items need lines, when it is reloaded.)
+
+
+@dataclass
 class Corpus:
-    """Everything the annotations say, checked: articles, definitions by id, and reports."""
+    """Everything the annotations say, checked: articles, definitions by id, and reports; and, by
+    file ("registry" or an article stem), what each file gives the others."""
 
     root: Path
     articles: dict[str, Article]
     definitions: dict[str, Definition]
     reports: list[Report]
+    files: dict[str, FileIndex] = field(default_factory=dict)
 
     def reports_of(self, fact: str) -> list[Report]:
         return self._by_fact.get(fact, [])
@@ -300,7 +316,74 @@ class _Loader:
         self._resolve_dates()
         if self.out.problems:
             raise AnnotationError(self.out.problems)
-        return Corpus(self.seeds.parent, self.articles, self.definitions, self.reports)
+        return Corpus(self.seeds.parent, self.articles, self.definitions, self.reports,
+                      self._index(["registry", *self.articles]))
+
+    def reload(self, previous: dict[str, FileIndex], stem: str) -> Corpus | None:
+        """The corpus of one article's files alone (none if it was deleted), checked against the
+        other files as `previous` has them. None if the change reaches beyond the article (a
+        definition or name another file uses, a name it gives another file's thing, a problem to
+        report): only a full load can then say exactly what follows."""
+        for name, kept in previous.items():
+            if name != stem:
+                self.definitions.update(kept.defines)
+        text, annotations = self.seeds / f"{stem}.txt", self.seeds / f"{stem}.yaml"
+        if text.exists() != annotations.exists():
+            return None
+        if annotations.exists():
+            self._load_file(annotations, text)
+        self._check_references()
+        ours = self._index([stem])[stem] if annotations.exists() else FileIndex(None, {}, {}, set(), [])
+        before = previous.get(stem, FileIndex(None, {}, {}, set(), []))
+        if ({k: v for k, v in ours.aliases.items() if k not in ours.defines}
+                != {k: v for k, v in before.aliases.items() if k not in before.defines}):
+            return None  # it names another file's thing differently
+        order = ["registry", *sorted(set(previous) - {"registry"} | {stem}, key=lambda name: f"{name}.yaml")]
+        for fact in ours.defines:  # every file's names for it, in load order
+            names = (ours.aliases if name == stem else previous[name].aliases for name in order if name in previous or name == stem)
+            self.definitions[fact].aliases = list(dict.fromkeys(alias for given in names for alias in given.get(fact, ())))
+        used_elsewhere = set().union(*(kept.uses for name, kept in previous.items() if name != stem))
+        for fact in (set(ours.defines) | set(before.defines)) & used_elsewhere:
+            old, new = before.defines.get(fact), self.definitions.get(fact) if fact in ours.defines else None
+            if old is None or new is None or _definition_content(old) != _definition_content(new):
+                return None
+        self._check_aliases()
+        self._resolve_dates()
+        if self.out.problems:
+            return None
+        return Corpus(self.seeds.parent, self.articles, self.definitions, self.reports,
+                      {stem: self._index([stem])[stem]} if annotations.exists() else {})
+
+    def _index(self, names: list[str]) -> dict[str, FileIndex]:
+        """What each of the files `names` gives the others."""
+        files: dict[Path, Location] = {}
+
+        def file(where: Location) -> Location:
+            return files.setdefault(where.path, Location(where.path))
+
+        index = {name: FileIndex(None if name == "registry" else replace(
+                     self.articles[name], text="", location=file(self.articles[name].location)),
+                                 {}, {}, set(), []) for name in names}
+        for definition in self.definitions.values():
+            if definition.graph in index:
+                index[definition.graph].defines[definition.id] = replace(definition, location=file(definition.location))
+        for fact, given in self.aliases.items():
+            for alias, where in given:
+                name = _file_of(where, self.seeds)
+                if name in index:
+                    index[name].aliases.setdefault(fact, []).append(alias)
+                    index[name].uses.add(fact)
+        for where, _, value, _ in self.pending_refs:
+            name = _file_of(where, self.seeds)
+            if name in index:
+                index[name].uses.update(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str))
+        for report in self.reports:
+            if report.article in index:
+                index[report.article].uses.add(report.fact)
+                index[report.article].reports.append(replace(
+                    report, quotes=[], raw_dates={}, location=file(report.location),
+                    claims={key: report.claims[key] for key in ("status", "mode") if key in report.claims}))
+        return index
 
     def _load_file(self, path: Path, text_path: Path | None) -> None:
         try:
@@ -589,6 +672,21 @@ class _Loader:
         except ValueError as e:
             self.out.add(where, f"{what}: {e}")
             return None
+
+
+def _file_of(where: Location, seeds: Path) -> str:
+    return "registry" if where.path == seeds / REGISTRY else where.path.stem
+
+
+def _definition_content(definition: Definition) -> tuple:
+    """A definition as other files see it (not where it is written)."""
+    return definition.section, definition.type, definition.fields, definition.graph, definition.aliases
+
+
+def reload_article(project: Path, previous: dict[str, FileIndex], stem: str) -> Corpus | None:
+    """The corpus of one edited, added or deleted article alone, checked against the rest of the
+    corpus as `previous` (Corpus.files of the last load) has it; None if a full load is needed."""
+    return _Loader(Path(project) / "seeds").reload(previous, stem)
 
 
 def load_corpus(project: Path) -> Corpus:

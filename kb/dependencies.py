@@ -74,10 +74,12 @@ class Probe:
 
 @dataclass(frozen=True)
 class Dependencies:
-    """A query's key variable (no '?') and its probes."""
+    """A query's key variable (no '?'), its probes, and where in the query's text `restrict` binds
+    the key (the outer WHERE and every sub-SELECT that projects it), from the end backwards."""
 
     key: str
     probes: tuple[Probe, ...]
+    points: tuple[int, ...]
 
 
 # --------------------------------------------------------------------------------------------
@@ -660,21 +662,26 @@ def _query(query_text: str):
 @lru_cache(maxsize=1024)
 def _analysed(query_text: str, key: str) -> Dependencies:
     query = _query(query_text)
-    return Dependencies(key, _Analysis(key, query.prologue.base or None).run(query))
+    probes = _Analysis(key, query.prologue.base or None).run(query)
+    return Dependencies(key, probes, _restriction_points(query_text, key))
 
 
 def analyse(query_text: str, key: str | None = None) -> Dependencies:
-    """The probes of a SELECT for `key` (a variable name without '?'), or for its first projected
-    variable that can be a key. NotLocal says why not."""
+    """The probes of a SELECT for `key` (a variable name without '?'), or for the projected
+    variable that can be a key and that VALUES binds in the most places (so that Oxigraph works
+    out the fewest rows it does not need: a key no sub-SELECT projects leaves each of them to
+    compute every row); the first such in the projection. NotLocal says why not."""
     if key is not None:
         return _analysed(query_text, key)
-    reasons = []
+    reasons, found = [], []
     for variable in _projected(query_text):
         try:
-            return _analysed(query_text, variable)
+            found.append(_analysed(query_text, variable))
         except NotLocal as e:
             reasons.append(f"?{variable}: {e}")
-    raise NotLocal("no projected variable can be the key (" + "; ".join(reasons) + ")")
+    if not found:
+        raise NotLocal("no projected variable can be the key (" + "; ".join(reasons) + ")")
+    return max(found, key=lambda deps: len(deps.points))  # max keeps the first of equals
 
 
 def _projected(query_text: str) -> list[str]:
@@ -824,16 +831,17 @@ def _restriction_points(query_text: str, key: str) -> tuple[int, ...]:
     return tuple(sorted((s.open for s in chain), reverse=True))
 
 
-def restrict(query_text: str, key: str, keys: Iterable[Term]) -> str:
-    """The query computing only the rows whose ?key is one of `keys`: `VALUES ?key { ... }` at the
-    top of the outer WHERE and of every sub-SELECT that projects ?key (which joins on it). No keys:
-    a query with no rows. NotLocal if the query is not local in ?key, or a key is a blank node
-    (VALUES cannot name one: recompute in full).
+def restrict(query_text: str, deps: Dependencies, keys: Iterable[Term]) -> str:
+    """The query computing only the rows whose key is one of `keys`: `VALUES ?key { ... }` at the
+    top of the outer WHERE and of every sub-SELECT that projects the key (which joins on it), as
+    `deps` (analyse of this very text) found them. No keys: a query with no rows. NotLocal if a key
+    is a blank node (VALUES cannot name one: recompute in full).
 
-    >>> restrict("SELECT ?s WHERE { ?s <http://x/p> ?o }", "s", [ox.NamedNode("http://x/a")])
+    >>> text = "SELECT ?s WHERE { ?s <http://x/p> ?o }"
+    >>> restrict(text, analyse(text, "s"), [ox.NamedNode("http://x/a")])
     'SELECT ?s WHERE { VALUES ?s { <http://x/a> } ?s <http://x/p> ?o }'
     """
-    analyse(query_text, key)
+    key = deps.key
     written = []
     for term in keys:
         if not isinstance(term, (ox.NamedNode, ox.Literal)):
@@ -841,6 +849,6 @@ def restrict(query_text: str, key: str, keys: Iterable[Term]) -> str:
         written.append(str(term))
     block = f" VALUES ?{key} {{ {' '.join(sorted(set(written)))} }}"
     text = query_text
-    for offset in _restriction_points(query_text, key):
+    for offset in deps.points:
         text = text[:offset] + block + text[offset:]
     return text

@@ -11,6 +11,7 @@ reports), `id/graph/ontology` (the ontology, so that the export is self-containe
 from __future__ import annotations
 
 from datetime import datetime, time, timezone
+from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from rdflib import OWL, RDF, RDFS, XSD, Dataset, Graph, Namespace, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import DCTERMS, ORG, PROV, SKOS, TIME
 
-from kb.annotations import Corpus, Definition, Quote, Report
+from kb.annotations import Article, Corpus, Definition, Quote, Report
 from kb.dates import PRECISIONS, ResolvedDate, zone
 from kb.errors import Location
 from kb.terms import to_oxigraph_term as _ox, to_rdflib_term
@@ -84,9 +85,10 @@ class KnowledgeBase:
     demand for pySHACL and for users of rdflib's API.
     """
 
-    def __init__(self, store: ox.Store, origins: dict[str, Location]) -> None:
+    def __init__(self, store: ox.Store, origins: dict[str, Location], corpus: Corpus | None = None) -> None:
         self.store = store
         self.origins = origins
+        self.corpus = corpus  # the annotations it was built from, if built in this process
 
     def __len__(self) -> int:
         return len(self.store)
@@ -204,7 +206,7 @@ BATCH = 200_000
 
 
 class _Builder:
-    def __init__(self, corpus: Corpus, ontology: Graph) -> None:
+    def __init__(self, corpus: Corpus, ontology: Graph | None) -> None:
         self.corpus = corpus
         self.store = ox.Store()
         self.quads: list[str] = []
@@ -217,8 +219,9 @@ class _Builder:
         self.classes = {k: _nt(v) for k, v in CLASS_OF_TYPE.items()}
         self.properties = {k: _nt(v) for k, v in DEFINITION_PROPERTIES.items()}
         self.dates = {k: (_nt(a), _nt(b)) for k, (a, b) in DATE_PROPERTIES.items()}
-        ontology_graph = ox.NamedNode(str(graph_iri("ontology")))  # blank nodes, language tags: as terms
-        self.store.extend(ox.Quad(_ox(s), _ox(p), _ox(o), ontology_graph) for s, p, o in sorted(ontology))
+        if ontology is not None:
+            ontology_graph = ox.NamedNode(str(graph_iri("ontology")))  # blank nodes, language tags: as terms
+            self.store.extend(ox.Quad(_ox(s), _ox(p), _ox(o), ontology_graph) for s, p, o in sorted(ontology))
 
     def graph(self, name: str) -> _NamedGraph:
         if name not in self.graphs:
@@ -239,19 +242,32 @@ class _Builder:
             self.store.load("".join(self.quads), format=ox.RdfFormat.N_QUADS, lenient=True)
             self.quads.clear()
 
-    def build(self) -> KnowledgeBase:
+    def build(self, graphs: set[str] | None = None) -> KnowledgeBase:
+        """The graph of the whole corpus, or only the named graphs of the articles (and registry)
+        in `graphs`, without the ontology and derived graphs. A graph's quads are added in the same
+        relative order either way, so its store order, and so its export, is the same."""
         for stem in sorted(self.corpus.articles):
-            self.article(stem)
+            if graphs is None or stem in graphs:
+                self.article(stem)
         for fact in sorted(self.corpus.definitions):
-            self.definition(self.corpus.definitions[fact])
-            self.flush(BATCH)
+            if graphs is None or self.corpus.definitions[fact].graph in graphs:
+                self.definition(self.corpus.definitions[fact])
+                self.flush(BATCH)
         for report in self.corpus.reports:
-            self.report(report)
-            self.flush(BATCH)
-        for fact in sorted(self.corpus.definitions):
-            self.summary(self.corpus.definitions[fact])
+            if graphs is None or report.article in graphs:
+                self.report(report)
+                self.flush(BATCH)
         self.flush()
-        return KnowledgeBase(self.store, self.origins)
+        if graphs is None:
+            self.derived(summary_lines(d, self.corpus.reports_of(d.id), self.corpus.articles)
+                         for d in self.corpus.definitions.values())
+        return KnowledgeBase(self.store, self.origins, self.corpus)
+
+    def derived(self, lines: Iterable[list[str]]) -> None:
+        """The derived graph, in sorted order: a rebuild that recomputes some facts' summaries
+        puts the graph back in the same order."""
+        self.store.load("".join(sorted(line for some in lines for line in some)),
+                        format=ox.RdfFormat.N_QUADS, lenient=True)
 
     def article(self, stem: str) -> None:
         article = self.corpus.articles[stem]
@@ -361,41 +377,52 @@ class _Builder:
         g.add(node, _T.toldInTimeZone, _text(d.tz))
         g.add(node, _T.statedInTimeZone, _text(d.stated_in))
 
-    def summary(self, d: Definition) -> None:
-        """Summary values on the thing, derived from its reports (which keep every source's claim)."""
-        reports = sorted(self.corpus.reports_of(d.id), key=self._recency)
-        if not reports:
-            return
-        g, node = self.graph("derived"), self.iri(d.id)
-        statuses = [r.claims["status"] for r in reports if r.claims.get("status") in STATUS.get(d.section, {})]
-        if statuses:
-            g.add(node, _T.status, self.status[d.section][statuses[-1]])
-        modes = {r.claims.get("mode") for r in reports}
-        for mode in MODE_PRECEDENCE:
-            if mode in modes:
-                g.add(node, _T.statementMode, self.mode[mode])
-                break
-        for key, (_, prop) in self.dates.items():
-            dated = [r.dates[key] for r in reports if key in r.dates]
-            if not dated:
-                continue
-            # The most precise date wins; among equally precise ones, the most recent article's.
-            best = min(reversed(dated), key=lambda x: PRECISIONS.index(x.precision))
-            g.add(node, prop, _date(best.value))
-            if key == "date":
-                g.add(node, _T.datePrecision, self.unit[best.precision])
 
-    @cached_property
-    def _published(self) -> dict[str, datetime]:
-        """When each article appeared, for ordering: its day at noon in its own zone, so that
-        11 July in Seoul comes before 11 July in Washington."""
-        return {stem: datetime.combine(a.published, time(12), tzinfo=zone(a.timezone)).astimezone(timezone.utc)
-                for stem, a in self.corpus.articles.items()}
+def _recency(report: Report, articles: dict[str, Article]) -> tuple:
+    """When the report's article appeared, for ordering: its day at noon in its own zone, so that
+    11 July in Seoul comes before 11 July in Washington."""
+    article = articles[report.article]
+    return (datetime.combine(article.published, time(12), tzinfo=zone(article.timezone)).astimezone(timezone.utc),
+            report.article)
 
-    def _recency(self, r: Report) -> tuple:
-        return (self._published[r.article], r.article)
+
+_DERIVED = f" <{graph_iri('derived')}> .\n"
+_SUMMARY_STATUS = {section: {k: _nt(v) for k, v in values.items()} for section, values in STATUS.items()}
+
+
+def summary_lines(d: Definition, reports: list[Report], articles: dict[str, Article]) -> list[str]:
+    """Summary values on a thing, derived from its reports (which keep every source's claim), as
+    N-Quads lines of the derived graph. `articles` needs only the reports' articles."""
+    reports = sorted(reports, key=lambda r: _recency(r, articles))
+    if not reports:
+        return []
+    node, out = f"<{_KBID}{d.id}>", []
+    statuses = [r.claims["status"] for r in reports if r.claims.get("status") in STATUS.get(d.section, {})]
+    if statuses:
+        out.append(f"{node} {_T.status} {_SUMMARY_STATUS[d.section][statuses[-1]]}{_DERIVED}")
+    modes = {r.claims.get("mode") for r in reports}
+    for mode in MODE_PRECEDENCE:
+        if mode in modes:
+            out.append(f"{node} {_T.statementMode} {_nt(MODE[mode])}{_DERIVED}")
+            break
+    for key, (_, prop) in DATE_PROPERTIES.items():
+        dated = [r.dates[key] for r in reports if key in r.dates]
+        if not dated:
+            continue
+        # The most precise date wins; among equally precise ones, the most recent article's.
+        best = min(reversed(dated), key=lambda x: PRECISIONS.index(x.precision))
+        out.append(f"{node} {_nt(prop)} {_date(best.value)}{_DERIVED}")
+        if key == "date":
+            out.append(f"{node} {_T.datePrecision} {_nt(PRECISION_UNIT[best.precision])}{_DERIVED}")
+    return out
 
 
 def build_graph(corpus: Corpus, ontology: Graph) -> KnowledgeBase:
     """The knowledge base for `corpus`, with the `ontology` in its own named graph."""
     return _Builder(corpus, ontology).build()
+
+
+def build_graph_part(corpus: Corpus, graphs: set[str]) -> KnowledgeBase:
+    """Only the named graphs `graphs` (article stems, or "registry") of `corpus`, each in the same
+    order as in a full build."""
+    return _Builder(corpus, None).build(graphs)

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from typing import Callable
 
 from kb.annotations import load_corpus
 from kb.errors import TradeKBError
-from kb.export import ExportFormat, serialize
+from kb.export import ExportFormat, ExportLayout, graph_piece, write_export
 from kb.graph import KnowledgeBase, build_graph, load_ontology
 from kb import progress
-from kb.queries import ResultFormat, catalogue, format_results, run_query
+from kb.queries import ResultFormat, ResultTable, catalogue, format_results, run_query
 from kb.reason import ReasoningReport, reason_kb
+from kb.rebuild import capture_state, file_digests, rebuild
 from kb.storage import MEMORY, DiskStore, Manifest, StoreChoice, inputs_digest, shapes_digest
 from kb.validate import Engine, choose_engine, load_shapes, shapes_file, validate
 
@@ -115,56 +116,85 @@ def build(project: Path, run_reasoner: bool = True, engine: Engine = Engine.AUTO
     """Run the whole job on the project and write build/; raises InvalidKnowledgeBase on a bad graph.
 
     The work is done in memory, where queries and exports are fastest; with an on-disk `store`,
-    the validated graph is also written there (unless it holds it already), as one more output."""
+    the validated graph is also written there (unless it holds it already), as one more output,
+    with what the next build needs to redo only what an edit of one article changes (kb.rebuild)."""
     project = Path(project)
     disk = DiskStore(store.location) if store.location is not None else None
-    inputs = inputs_digest(project) if disk is not None else None  # before reading them, as in _load
-    kb = validated_knowledge_base(project, engine, say)
-    kept = disk.current(inputs) if disk is not None else None  # the store holds this graph already
-    data = None  # the on-disk store's new data, written but not yet in use
-    queries = {name: q for name, q in catalogue(project).items() if not q.parameters}  # others need a value
+    # before reading the inputs: an edit during the build makes the store stale
+    inputs = inputs_digest(project) if disk is not None else None
+    files = file_digests(project) if disk is not None else None
     build_dir = project / BUILD_DIR
     staged: list[tuple[Path, Path]] = []  # (temporary file, target)
+    data = None  # the on-disk store's new data, written but not yet in use
 
-    def stage(target: Path, write: Callable[[Path], None]) -> None:
+    def stage(target: Path, write: Callable[[Path], object]) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         staged.append((temporary, target))
         write(temporary)
 
-    def query_to(name: str) -> Callable[[Path], None]:
-        return lambda path: path.write_text(
-            format_results(run_query(kb.store, queries[name], {}), ResultFormat.CSV), encoding="utf-8")
-
-    try:
-        with progress.stage(f"reasoning, {len(queries)} queries and {len(ExportFormat)} exports"), \
-                ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-            reasoning = pool.submit(reason_kb, kb) if run_reasoner else None
-            writing = pool.submit(disk.write_data, kb, project) if disk is not None and kept is None else None
-            jobs = [pool.submit(stage, build_dir / "queries" / f"{name}.csv", query_to(name)) for name in queries]
-            jobs += [pool.submit(stage, build_dir / f"{EXPORT_NAME}.{fmt.extension}",
-                                 lambda path, fmt=fmt: serialize(kb, fmt, path)) for fmt in ExportFormat]
-            data = writing.result() if writing else None
-            for job in jobs:
-                job.result()
-            report = reasoning.result() if reasoning else None
+    def swap_in(report: ReasoningReport | None, quads: int, kept: Manifest | None = None) -> None:
+        nonlocal data
         if report is not None:
             if not report.ok:
                 raise InvalidKnowledgeBase(f"HermiT: {report}")
             say(f"HermiT: {report}")
-        say(f"ran {len(queries)} saved queries and wrote {len(ExportFormat)} exports")
         for temporary, target in staged:
             os.replace(temporary, target)
         if disk is not None:
-            shapes = shapes_digest(project)
-            disk.commit(Manifest(data, inputs, len(kb), shapes) if data is not None
-                        else replace(kept, conforms_to=shapes))
+            disk.commit(Manifest(data or kept.data, inputs, quads, shapes_digest(project)))
             data = None
             say(f"the store at {store.location} holds this build's graph")
+
+    try:
+        manifest = Manifest.read(disk.location) if disk is not None and engine in (Engine.AUTO, Engine.SPARQL) else None
+        rebuilt = (rebuild(project, disk, manifest, files, stage, build_dir, EXPORT_NAME, run_reasoner)
+                   if manifest is not None else None)
+        if rebuilt is not None:
+            data = rebuilt.data
+            say(f"rebuilt after a change to {rebuilt.stem}: {rebuilt.quads} quads; only what it reaches was redone")
+            swap_in(rebuilt.reasoning, rebuilt.quads)
+            return BuildResult(rebuilt.quads, rebuilt.reasoning, sorted(target for _, target in staged))
+        kb = validated_knowledge_base(project, engine, say)
+        queries = {name: q for name, q in catalogue(project).items() if not q.parameters}  # others need a value
+        tables: dict[str, ResultTable] = {}
+        layouts: dict[str, ExportLayout] = {}
+
+        def query_to(name: str) -> Callable[[Path], None]:
+            def write(path: Path) -> None:
+                tables[name] = run_query(kb.store, queries[name], {})
+                path.write_text(format_results(tables[name], ResultFormat.CSV), encoding="utf-8")
+            return write
+
+        def export_to(fmt: ExportFormat) -> Callable[[Path], None]:
+            def write(path: Path) -> None:
+                layouts[fmt.label] = write_export(fmt, path, kb.graph_names, lambda g: graph_piece(kb.store, g, fmt))
+            return write
+
+        with progress.stage(f"reasoning, {len(queries)} queries and {len(ExportFormat)} exports"), \
+                ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+            reasoning = pool.submit(reason_kb, kb) if run_reasoner else None
+            kept = disk.current(inputs) if disk is not None else None  # the store holds this graph already
+            writing = pool.submit(disk.write_data, kb, project) if disk is not None and kept is None else None
+            jobs = [pool.submit(stage, build_dir / "queries" / f"{name}.csv", query_to(name)) for name in queries]
+            jobs += [pool.submit(stage, build_dir / f"{EXPORT_NAME}.{fmt.extension}", export_to(fmt))
+                     for fmt in ExportFormat]
+            data = writing.result() if writing else None
+            kept = None if data is not None else kept
+            for job in jobs:
+                job.result()
+            report = reasoning.result() if reasoning else None
+        say(f"ran {len(queries)} saved queries and wrote {len(ExportFormat)} exports")
+        if disk is not None:
+            with progress.stage("keeping what a rebuild needs"):
+                state = capture_state(project, kb, files, [(queries[name], tables[name]) for name in queries],
+                                      layouts, report)
+                if state is not None:
+                    state.write(disk.location / (data or kept.data))
+        swap_in(report, len(kb), kept)
     finally:
         for temporary, _ in staged:
             temporary.unlink(missing_ok=True)
         if data is not None:
             disk.discard(data)
     return BuildResult(len(kb), report, sorted(target for _, target in staged))
-

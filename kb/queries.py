@@ -268,18 +268,12 @@ def format_results(table: ResultTable, fmt: ResultFormat) -> str:
                            "results": {"bindings": [
                                {v: _json_term(t) for v, t in zip(table.variables, row) if t is not None}
                                for row in table.rows]}}, ensure_ascii=False, indent=1) + "\n"
+    if fmt is ResultFormat.CSV:
+        return "".join(csv_lines(table))
     cells = [[_cell(t) for t in row] for row in table.rows]
-    if fmt in (ResultFormat.CSV, ResultFormat.TSV):
-        out = io.StringIO()
-        if fmt is ResultFormat.CSV:
-            writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(table.variables)
-            writer.writerows(cells)
-        else:
-            out.write("\t".join(table.variables) + "\n")
-            for row in cells:
-                out.write("\t".join(c.replace("\t", " ").replace("\n", " ") for c in row) + "\n")
-        return out.getvalue()
+    if fmt is ResultFormat.TSV:
+        return "".join("\t".join(c.replace("\t", " ").replace("\n", " ") for c in row) + "\n"
+                       for row in [table.variables, *cells])
     if fmt is ResultFormat.MD:
         def esc(c: str) -> str:
             return c.replace("|", "\\|").replace("\n", " ")
@@ -292,6 +286,20 @@ def format_results(table: ResultTable, fmt: ResultFormat) -> str:
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
     lines.append(f"({len(cells)} row{'s' if len(cells) != 1 else ''})")
     return "\n".join(lines) + "\n"
+
+
+def csv_lines(table: ResultTable) -> list[str]:
+    """The CSV of a result, line by line (a line per row, after the header): a rebuild replaces
+    some rows' lines and keeps the others."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    lines = []
+    for row in [table.variables, *([_cell(t) for t in row] for row in table.rows)]:
+        writer.writerow(row)
+        lines.append(out.getvalue())
+        out.seek(0)
+        out.truncate()
+    return lines
 
 
 def _json_term(term: Term) -> dict:

@@ -64,14 +64,15 @@ def _java() -> str:
 
 
 def reasoning_scope(kb: KnowledgeBase, whole_below: int = REASON_WHOLE_BELOW,
-                    articles: int = SLICE_ARTICLES) -> tuple[list[ox.Triple], str]:
+                    articles: int = SLICE_ARTICLES, size: int | None = None) -> tuple[list[ox.Triple], str]:
     """What HermiT is given: the whole KB when it is small, else a slice, and a sentence saying which.
 
     The slice is the ontology, a few article graphs spread evenly over the corpus, and every triple
     of the registry and derived graphs about a node those articles mention. OWL is monotonic, so a
-    contradiction in the slice is one in the whole; the rest of the corpus is not checked.
+    contradiction in the slice is one in the whole; the rest of the corpus is not checked. `size`
+    is the number of quads, if known.
     """
-    if len(kb) <= whole_below:
+    if (len(kb) if size is None else size) <= whole_below:  # counting an on-disk store reads all of it
         return kb.triples(), "the whole knowledge base"
     names = [n for n in kb.graph_names if n.rsplit("/", 1)[1] not in ("ontology", "registry", "derived")]
     step = max(1, len(names) // articles)

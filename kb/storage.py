@@ -158,24 +158,43 @@ class DiskStore:
 
     def write_data(self, knowledge_base, project: Path) -> str:
         """Write the knowledge base to a new data directory, not yet in use; return its name."""
-        self._check_ours()
-        self.location.mkdir(parents=True, exist_ok=True)
-        name = f"data-{os.getpid()}-{time.time_ns()}"
-        scratch = self.location / f".{name}.tmp"
+        name, scratch = self._scratch()
         try:
-            scratch.mkdir()
             store = ox.Store(str(scratch / "oxigraph"))
             store.bulk_extend(knowledge_base.quads())
             store.flush()
             del store  # closes RocksDB
-            origins = {node: [os.path.relpath(where.path, project), where.line]
-                       for node, where in knowledge_base.origins.items()}
-            (scratch / "origins.json").write_text(json.dumps(origins), encoding="utf-8")
-            os.replace(scratch, self.location / name)
+            self.finish_data(name, scratch, {node: (os.path.relpath(where.path, project), where.line)
+                                             for node, where in knowledge_base.origins.items()})
         except OSError as e:
             shutil.rmtree(scratch, ignore_errors=True)
             raise StoreError(f"cannot write the store at {self.location}: {e}") from None
         return name
+
+    def copy_data(self, manifest: Manifest) -> tuple[str, Path]:
+        """A new data directory (name, and where it is until finish_data) holding a copy of the
+        store of `manifest`, made of hard links to its files: cheap, and the original stays whole."""
+        name, scratch = self._scratch()
+        try:
+            ox.Store.read_only(str(self.location / manifest.data / "oxigraph")).backup(str(scratch / "oxigraph"))
+        except OSError as e:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise StoreError(f"cannot copy the store at {self.location}: {e}") from None
+        return name, scratch
+
+    def finish_data(self, name: str, scratch: Path, origins: dict[str, tuple[str, int]]) -> None:
+        """Complete a new data directory: the nodes' origins (paths relative to the project), then
+        the directory under its name."""
+        (scratch / "origins.json").write_text(json.dumps(origins), encoding="utf-8")
+        os.replace(scratch, self.location / name)
+
+    def _scratch(self) -> tuple[str, Path]:
+        self._check_ours()
+        self.location.mkdir(parents=True, exist_ok=True)
+        name = f"data-{os.getpid()}-{time.time_ns()}"
+        scratch = self.location / f".{name}.tmp"
+        scratch.mkdir()
+        return name, scratch
 
     def commit(self, manifest: Manifest) -> None:
         """Make `manifest` the store's, in one step, and drop the data no longer in use (under a
@@ -187,8 +206,9 @@ class DiskStore:
                     shutil.rmtree(old, ignore_errors=True)
 
     def discard(self, name: str) -> None:
-        """Remove a data directory that was written but not committed."""
+        """Remove a data directory that was written but not committed (or its scratch copy)."""
         shutil.rmtree(self.location / name, ignore_errors=True)
+        shutil.rmtree(self.location / f".{name}.tmp", ignore_errors=True)
 
     def mark_conforming(self, manifest: Manifest, shapes: str) -> None:
         """Record that the graph of `manifest` conforms to the shapes with this digest, if the

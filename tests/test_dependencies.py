@@ -148,17 +148,18 @@ def test_a_blank_node_in_the_change_is_bound_as_a_term_and_a_blank_key_is_refuse
     store.remove(gone)
     delta = Delta([gone], [])
     assert ox.NamedNode(TKB + "Meeting") in affected_keys(store, analyse(query, "class"), delta)
-    lists = analyse("SELECT ?list WHERE { ?list <http://www.w3.org/1999/02/22-rdf-syntax-ns#first> ?x }", "list")
+    first = "SELECT ?list WHERE { ?list <http://www.w3.org/1999/02/22-rdf-syntax-ns#first> ?x }"
+    lists = analyse(first, "list")
     keys = affected_keys(store, lists, delta)
     assert gone.subject in keys
     with pytest.raises(NotLocal, match="VALUES"):
-        restrict("SELECT ?list WHERE { ?list <http://www.w3.org/1999/02/22-rdf-syntax-ns#first> ?x }", "list", keys)
+        restrict(first, lists, keys)
 
 
 def test_restrict_binds_the_key_where_it_is_the_same_variable():
     query = (f"SELECT ?s ?o ?n WHERE {{ ?s <{X}p> ?o {{ SELECT ?s (COUNT(?x) AS ?n) WHERE {{ ?s <{X}q> ?x }} "
              f"GROUP BY ?s }} {{ SELECT ?o WHERE {{ ?s <{X}r> ?o }} }} {{ SELECT * WHERE {{ ?s <{X}p> ?any }} }} }}")
-    restricted = restrict(query, "s", [ox.NamedNode(X + "n")])
+    restricted = restrict(query, analyse(query, "s"), [ox.NamedNode(X + "n")])
     # the outer WHERE, the grouped sub-SELECT and SELECT *; not the one whose ?s is its own
     assert restricted.count("VALUES ?s") == 3
     store = _store(("n", "p", "a"), ("m", "p", "a"), ("n", "q", "1"), ("m", "q", "2"), ("m", "q", "3"),
@@ -170,7 +171,7 @@ def test_restrict_binds_the_key_where_it_is_the_same_variable():
 @pytest.mark.parametrize("name", sorted(QUERIES))
 def test_restrict_to_no_keys_gives_no_rows(name, seed_store):
     deps = analyse(QUERIES[name].text)
-    assert not run_sparql(seed_store, restrict(QUERIES[name].text, deps.key, [])).rows
+    assert not run_sparql(seed_store, restrict(QUERIES[name].text, deps, [])).rows
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,7 +290,7 @@ def test_every_changed_row_is_affected_and_restrict_recomputes_exactly_those(bas
             differ = {k for k in before[case.name].keys() | rows.keys() if before[case.name].get(k) != rows.get(k)}
             affected = affected_keys(after, case.deps, delta)
             assert differ <= affected, (kind, case.name, differ - affected)
-            restricted = _rows(after, case, restrict(case.text, case.deps.key, affected))
+            restricted = _rows(after, case, restrict(case.text, case.deps, affected))
             assert restricted == {k: v for k, v in rows.items() if k in affected}, (kind, case.name)
             changed[kind] += len(differ)
     assert all(changed[kind] for kind in EDITS), changed  # every kind of edit changed some rows

@@ -1,0 +1,311 @@
+"""Rebuild after an edit of one article: redo only what the edit can change, byte for byte.
+
+A build with an on-disk store keeps, beside the graph, what the next build needs to redo only part
+of the job: a digest of each file under seeds/ and what each annotation file gives the others
+(kb.annotations.FileIndex), the derived graph's lines by fact, each saved query's rows with their
+keys and sort keys, each compiled SHACL check with what it depends on (kb.dependencies), the slice
+HermiT was given, and where each named graph's piece is in every export.
+
+When exactly one article's files differ from that state, `rebuild` loads that article alone,
+replaces its named graph and the summaries of the facts it reports, in a copy of the store (hard
+links: the old version stays whole until the new one is committed), checks only the focus nodes the
+change can reach, recomputes only the query rows whose keys it can reach and merges them in the
+queries' own order, and copies every export piece but the changed graphs' from the previous files.
+Anything else (the registry, the ontology, the shapes, a query or tradekb's code changed; two
+articles changed; a problem to report; an output touched since) is left to a full build, which
+reports problems exactly as always.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+import pyoxigraph as ox
+
+from kb import progress
+from kb.annotations import Corpus, FileIndex, reload_article
+from kb.dependencies import Delta, Dependencies, NotLocal, affected_keys, analyse, restrict
+from kb.export import ExportFormat, ExportLayout, graph_piece, previous_pieces, write_atomically, write_export
+from kb.graph import KnowledgeBase, build_graph_part, graph_iri, summary_lines
+from kb.ordering import RowOrder, UnsupportedOrder
+from kb.queries import ResultTable, SavedQuery, csv_lines, run_sparql, sort_lists
+from kb.reason import ReasoningReport, reason, reasoning_scope
+from kb.shacl_sparql import Check, compile_shapes, find_violations
+from kb.validate import load_shapes
+from kb.storage import DiskStore, Manifest, _digest, shapes_digest
+
+STATE = "rebuild.pickle"
+SEEDS = "seeds"
+
+
+@dataclass
+class CachedQuery:
+    """A saved query's last result, row by row: (key in N-Triples, sort key, CSV line), in order."""
+
+    name: str
+    text: str
+    lists: list[str]
+    dependencies: Dependencies
+    order: RowOrder
+    header: str
+    rows: list[tuple[str, tuple, str]]
+
+    @classmethod
+    def capture(cls, query: SavedQuery, table: ResultTable) -> "CachedQuery | None":
+        """None if the query's rows cannot be recomputed key by key and merged exactly."""
+        try:
+            dependencies = analyse(query.text)
+            order = RowOrder.of(query.text, table.variables)
+        except (NotLocal, UnsupportedOrder):
+            return None
+        lines = csv_lines(table)
+        rows = _rows(table, lines[1:], dependencies.key, order)
+        if order.ties([key for _, key, _ in rows]):
+            return None  # rows the query leaves in the engine's order
+        return cls(query.name, query.text, query.lists, dependencies, order, lines[0], rows)
+
+    def csv(self) -> str:
+        return self.header + "".join(line for _, _, line in self.rows)
+
+
+def _rows(table: ResultTable, lines: list[str], key: str, order: RowOrder) -> list[tuple[str, tuple, str]]:
+    at = table.variables.index(key)
+    return [(str(row[at]), order.key(row), line) for row, line in zip(table.rows, lines)]
+
+
+@dataclass
+class RebuildState:
+    """What a build keeps so that the next one can redo only what an edit changes."""
+
+    context: str  # digest of what must not have changed: ontology, shapes, queries, tradekb's code
+    files: dict[str, str]  # file name under seeds/ -> sha256
+    corpus: dict[str, FileIndex]
+    origins: dict[str, dict[str, tuple[str, int]]]  # annotation file -> node -> (path in project, line)
+    derived: dict[str, list[str]]  # fact -> its lines in the derived graph
+    graphs: list[str]
+    quads: int
+    checks: list[tuple[Check, Dependencies]]
+    queries: list[CachedQuery]
+    exports: dict[str, ExportLayout]  # by format label
+    reasoning: tuple[str, ReasoningReport] | None  # digest of what HermiT was given, and its verdict
+
+    def write(self, directory: Path) -> None:
+        """Into a store data directory, in one step (it may be the one in use, when a full build
+        finds the store already holds its graph)."""
+        write_atomically(directory / STATE, pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
+
+    @classmethod
+    def read(cls, directory: Path) -> "RebuildState | None":
+        try:
+            state = pickle.loads((directory / STATE).read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+            return None
+        return state if isinstance(state, cls) else None
+
+
+def capture_state(project: Path, kb: KnowledgeBase, files: dict[str, str], results: list[tuple[SavedQuery, ResultTable]],
+                  exports: dict[str, ExportLayout], reasoning: ReasoningReport | None) -> RebuildState | None:
+    """What a full build keeps for the next rebuild; None if a saved query or a SHACL check cannot
+    be recomputed key by key (every build is then a full one)."""
+    queries = [CachedQuery.capture(query, table) for query, table in results]
+    try:
+        checks = [(check, analyse(check.query, key="this")) for check in compile_shapes(load_shapes(project))]
+    except NotLocal:
+        return None
+    if None in queries or kb.corpus is None:
+        return None
+    corpus = kb.corpus
+    derived = {fact: lines for fact, d in corpus.definitions.items()
+               if (lines := summary_lines(d, corpus.reports_of(fact), corpus.articles))}
+    sliced = triples_digest(reasoning_scope(kb)[0]) if reasoning is not None else None
+    return RebuildState(context_digest(project), files, corpus.files, origins_by_file(kb, project), derived,
+                        kb.graph_names, len(kb), checks, queries, exports,
+                        (sliced, reasoning) if reasoning is not None else None)
+
+
+def context_digest(project: Path) -> str:
+    """Everything but the articles and their annotations that decides a build's outputs."""
+    return _digest(project, ("ontology", "queries", f"{SEEDS}/registry.yaml")) + f"-oxigraph-{ox.__version__}"
+
+
+def file_digests(project: Path) -> dict[str, str]:
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted((Path(project) / SEEDS).iterdir()) if path.is_file()}
+
+
+def triples_digest(triples: list[ox.Triple]) -> str:
+    digest = hashlib.sha256()
+    for line in sorted(map(str, triples)):
+        digest.update(line.encode())
+    return digest.hexdigest()
+
+
+def origins_by_file(kb: KnowledgeBase, project: Path) -> dict[str, dict[str, tuple[str, int]]]:
+    """The nodes' annotation origins, grouped by the annotation file (registry or article stem)."""
+    grouped: dict[str, dict[str, tuple[str, int]]] = {}
+    for node, where in kb.origins.items():
+        name = "registry" if where.path.name == "registry.yaml" else where.path.stem
+        grouped.setdefault(name, {})[node] = (os.path.relpath(where.path, project), where.line)
+    return grouped
+
+
+def _parse(lines: list[str]) -> list[ox.Quad]:
+    return list(ox.parse("".join(lines), format=ox.RdfFormat.N_QUADS)) if lines else []
+
+
+@dataclass
+class Rebuilt:
+    """What a rebuild made: the store's new data directory (written, not committed) and its size."""
+
+    stem: str
+    data: str
+    quads: int
+    reasoning: ReasoningReport | None
+
+
+def rebuild(project: Path, disk: DiskStore, manifest: Manifest, inputs_files: dict[str, str],
+            stage: Callable[[Path, Callable[[Path], object]], object], build_dir: Path, export_name: str,
+            run_reasoner: bool) -> Rebuilt | None:
+    """Redo the build for a change of one article, staging every output with `stage` and writing
+    the store's next data directory; None, with nothing staged or written, if the change needs a
+    full build."""
+    state = RebuildState.read(disk.location / manifest.data)
+    if state is None or state.context != context_digest(project) or manifest.conforms_to != shapes_digest(project):
+        return None
+    changed = {name.rsplit(".", 1)[0] for name in set(inputs_files) | set(state.files)
+               if inputs_files.get(name) != state.files.get(name)}
+    if len(changed) != 1 or "registry" in changed:
+        return None
+    stem = changed.pop()
+    previous = {}
+    for fmt in ExportFormat:
+        layout = state.exports.get(fmt.label)
+        pieces = previous_pieces(build_dir / f"{export_name}.{fmt.extension}", layout) if layout else None
+        if pieces is None:
+            return None  # an export was removed or touched since: its pieces cannot be copied
+        previous[fmt] = pieces
+    with progress.stage(f"loading {stem}"):
+        corpus = reload_article(project, state.corpus, stem)
+    if corpus is None:
+        return None
+    with progress.stage("updating the graph"):
+        change = _Change(corpus, stem, state, ox.Store.read_only(str(disk.location / manifest.data / "oxigraph")))
+        name, scratch = disk.copy_data(manifest)
+    done = False
+    try:
+        store = ox.Store(str(scratch / "oxigraph"))
+        store.bulk_extend(change.added)
+        for quad in change.removed:
+            store.remove(quad)
+        store.flush()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            reasoning = pool.submit(_reason, store, state, change.quads) if run_reasoner else None
+            with progress.stage("checking what the change reaches"):
+                checks = [replace(check, query=restrict(check.query, deps, keys))
+                          for check, deps in state.checks if (keys := affected_keys(store, deps, change.delta))]
+                if find_violations(store, checks):
+                    return None  # a full build reports them, with file and line
+                queries = [_requery(store, cached, change.delta) for cached in state.queries]
+            if None in queries:
+                return None
+            verdict, sliced = reasoning.result() if reasoning else (None, None)
+        del store
+        for cached in queries:
+            stage(build_dir / "queries" / f"{cached.name}.csv",
+                  lambda path, cached=cached: path.write_text(cached.csv(), encoding="utf-8"))
+        exports = {}
+        for fmt in ExportFormat:
+            stage(build_dir / f"{export_name}.{fmt.extension}", lambda path, fmt=fmt: exports.__setitem__(
+                fmt.label, write_export(fmt, path, change.graphs, lambda g: (
+                    graph_piece(change.pieces, g, fmt) if g in change.replaced else previous[fmt](g)))))
+        origins = {name: found for name, found in state.origins.items() if name != stem}
+        origins.update(origins_by_file(change.part, project))
+        RebuildState(state.context, inputs_files, change.corpus, origins, change.derived, change.graphs,
+                     change.quads, state.checks, queries, exports,
+                     (sliced, verdict) if verdict else state.reasoning).write(scratch)
+        disk.finish_data(name, scratch, {node: where for found in origins.values() for node, where in found.items()})
+        done = True
+    finally:
+        if not done:
+            disk.discard(name)
+    return Rebuilt(stem, name, change.quads, verdict)
+
+
+class _Change:
+    """How the graph changes when one article's files do: its named graph is built again, and the
+    summaries of the facts it reports (before or after) are derived again."""
+
+    def __init__(self, corpus: Corpus, stem: str, state: RebuildState, old: ox.Store) -> None:
+        before = state.corpus.get(stem)
+        self.part = build_graph_part(corpus, {stem})
+        graph = str(graph_iri(stem))
+        old_quads = set(old.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+        new_quads = set(self.part.quads(graph))
+        others = {name: kept for name, kept in state.corpus.items() if name != stem}
+        self.corpus = others | corpus.files
+        articles = {name: kept.article for name, kept in others.items() if kept.article} | corpus.articles
+        facts = {r.fact for r in corpus.reports} | {r.fact for r in (before.reports if before else [])}
+        reports = {fact: [] for fact in facts}
+        for kept in [*others.values(), *corpus.files.values()]:
+            for report in kept.reports:
+                if report.fact in reports:
+                    reports[report.fact].append(report)
+        self.derived = dict(state.derived)
+        for fact in facts:
+            definition = corpus.definitions.get(fact)
+            lines = summary_lines(definition, reports[fact], articles) if definition else []
+            if lines:
+                self.derived[fact] = lines
+            else:
+                self.derived.pop(fact, None)
+        old_derived = set(_parse([line for fact in facts for line in state.derived.get(fact, [])]))
+        new_derived = set(_parse([line for fact in facts for line in self.derived.get(fact, [])]))
+        self.removed = (old_quads - new_quads) | (old_derived - new_derived)
+        self.added = (new_quads - old_quads) | (new_derived - old_derived)
+        self.delta = Delta(self.removed, self.added)
+        self.quads = state.quads - len(self.removed) + len(self.added)
+        derived = str(graph_iri("derived"))
+        self.graphs = sorted(set(state.graphs) - {graph} | ({graph} if new_quads else set())
+                             | ({derived} if self.derived else set()))
+        self.replaced = {graph, derived}
+        # the changed graphs as a full build adds them, so that their pieces come out the same
+        self.pieces = self.part.store
+        self.pieces.load("".join(sorted(line for lines in self.derived.values() for line in lines)),
+                         format=ox.RdfFormat.N_QUADS, lenient=True)
+
+
+def _parse(lines: list[str]) -> list[ox.Quad]:
+    return list(ox.parse("".join(lines), format=ox.RdfFormat.N_QUADS)) if lines else []
+
+
+def _requery(store: ox.Store, cached: CachedQuery, delta: Delta) -> CachedQuery | None:
+    """The query's rows with those of the keys the change reaches recomputed, in the query's
+    order; None if two rows then tie on it (their order would be the engine's)."""
+    keys = affected_keys(store, cached.dependencies, delta)
+    if not keys:
+        return cached
+    table = sort_lists(run_sparql(store, restrict(cached.text, cached.dependencies, keys)), cached.lists)
+    gone = {str(key) for key in keys}
+    rows = [row for row in cached.rows if row[0] not in gone]
+    rows += _rows(table, csv_lines(table)[1:], cached.dependencies.key, cached.order)
+    rows = cached.order.sort(rows, key=lambda row: row[1])
+    if cached.order.ties([key for _, key, _ in rows]):
+        return None
+    return replace(cached, rows=rows)
+
+
+def _reason(store: ox.Store, state: RebuildState, quads: int) -> tuple[ReasoningReport, str]:
+    """HermiT over what a full build would give it, unless that is what it was given last time."""
+    triples, scope = reasoning_scope(KnowledgeBase(store, {}), size=quads)
+    digest = triples_digest(triples)
+    if state.reasoning is not None and state.reasoning[0] == digest:
+        return state.reasoning[1], digest
+    report = reason(triples)
+    report.scope = scope
+    return report, digest

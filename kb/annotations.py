@@ -8,6 +8,8 @@ is built. The format is described in docs/annotations.md.
 
 from __future__ import annotations
 
+import copy
+import pickle
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -180,6 +182,56 @@ class FileIndex:
     # twice as slow to read back, and only the file's own items need lines, when it is reloaded.)
 
 
+class CorpusIndex:
+    """What every annotation file gives the others, kept between builds (kb.rebuild): every
+    definition, which files use each id and name each thing, the articles' dates, and each file's
+    FileIndex pickled on its own, to be read only when that file is reloaded or its reports are
+    needed (a million triples' worth of reports takes a second to read back, one file's nothing)."""
+
+    def __init__(self, files: dict[str, FileIndex]) -> None:
+        self.definitions: dict[str, Definition] = {}
+        self.users: dict[str, set[str]] = {}  # id -> the files that use it
+        self.names: dict[str, dict[str, list[str]]] = {}  # id -> file -> the names it gives it
+        self.articles: dict[str, Article] = {}
+        self._files: dict[str, bytes] = {}
+        for name, index in files.items():
+            self._add(name, index)
+
+    def _add(self, name: str, index: FileIndex) -> None:
+        self.definitions.update(index.defines)
+        for fact in index.uses:
+            self.users.setdefault(fact, set()).add(name)
+        for fact, aliases in index.aliases.items():
+            self.names.setdefault(fact, {})[name] = aliases
+        if index.article is not None:
+            self.articles[name] = index.article
+        self._files[name] = pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def file(self, name: str) -> FileIndex:
+        """What the file gave the others (nothing, for a file that was not there)."""
+        return pickle.loads(self._files[name]) if name in self._files else FileIndex(None, {}, {}, set(), [])
+
+    def replaced(self, name: str, index: FileIndex | None) -> "CorpusIndex":
+        """The index with the file's entry replaced (removed, if `index` is None)."""
+        new = copy.copy(self)
+        before = self.file(name)
+        new.definitions = {k: v for k, v in self.definitions.items() if k not in before.defines}
+        new.users = {fact: files - {name} if fact in before.uses else files for fact, files in self.users.items()}
+        new.users = {fact: files for fact, files in new.users.items() if files}
+        new.names = {fact: {n: a for n, a in given.items() if n != name} for fact, given in self.names.items()}
+        new.names = {fact: given for fact, given in new.names.items() if given}
+        new.articles = {n: a for n, a in self.articles.items() if n != name}
+        new._files = {n: b for n, b in self._files.items() if n != name}
+        if index is not None:
+            new._add(name, index)
+        return new
+
+    def load_order(self, extra: str) -> list[str]:
+        """The files as a full load reads them (registry first, then the articles' annotation
+        files by name), with `extra` among them."""
+        return ["registry", *sorted(set(self._files) - {"registry"} | {extra}, key=lambda name: f"{name}.yaml")]
+
+
 @dataclass
 class Corpus:
     """Everything the annotations say, checked: articles, definitions by id, and reports; and, by
@@ -319,14 +371,13 @@ class _Loader:
         return Corpus(self.seeds.parent, self.articles, self.definitions, self.reports,
                       self._index(["registry", *self.articles]))
 
-    def reload(self, previous: dict[str, FileIndex], stem: str) -> Corpus | None:
+    def reload(self, previous: CorpusIndex, stem: str) -> Corpus | None:
         """The corpus of one article's files alone (none if it was deleted), checked against the
         other files as `previous` has them. None if the change reaches beyond the article (a
         definition or name another file uses, a name it gives another file's thing, a problem to
         report): only a full load can then say exactly what follows."""
-        for name, kept in previous.items():
-            if name != stem:
-                self.definitions.update(kept.defines)
+        before = previous.file(stem)
+        self.definitions.update({k: v for k, v in previous.definitions.items() if k not in before.defines})
         text, annotations = self.seeds / f"{stem}.txt", self.seeds / f"{stem}.yaml"
         if text.exists() != annotations.exists():
             return None
@@ -334,19 +385,18 @@ class _Loader:
             self._load_file(annotations, text)
         self._check_references()
         ours = self._index([stem])[stem] if annotations.exists() else FileIndex(None, {}, {}, set(), [])
-        before = previous.get(stem, FileIndex(None, {}, {}, set(), []))
         if ({k: v for k, v in ours.aliases.items() if k not in ours.defines}
                 != {k: v for k, v in before.aliases.items() if k not in before.defines}):
             return None  # it names another file's thing differently
-        order = ["registry", *sorted(set(previous) - {"registry"} | {stem}, key=lambda name: f"{name}.yaml")]
         for fact in ours.defines:  # every file's names for it, in load order
-            names = (ours.aliases if name == stem else previous[name].aliases for name in order if name in previous or name == stem)
-            self.definitions[fact].aliases = list(dict.fromkeys(alias for given in names for alias in given.get(fact, ())))
-        used_elsewhere = set().union(*(kept.uses for name, kept in previous.items() if name != stem))
-        for fact in (set(ours.defines) | set(before.defines)) & used_elsewhere:
-            old, new = before.defines.get(fact), self.definitions.get(fact) if fact in ours.defines else None
-            if old is None or new is None or _definition_content(old) != _definition_content(new):
-                return None
+            given = {**previous.names.get(fact, {}), stem: ours.aliases.get(fact, [])}
+            self.definitions[fact].aliases = list(dict.fromkeys(
+                alias for name in previous.load_order(stem) for alias in given.get(name, ())))
+        for fact in set(ours.defines) | set(before.defines):
+            if previous.users.get(fact, set()) - {stem}:  # another file uses it
+                old, new = before.defines.get(fact), self.definitions.get(fact) if fact in ours.defines else None
+                if old is None or new is None or _definition_content(old) != _definition_content(new):
+                    return None
         self._check_aliases()
         self._resolve_dates()
         if self.out.problems:
@@ -683,9 +733,9 @@ def _definition_content(definition: Definition) -> tuple:
     return definition.section, definition.type, definition.fields, definition.graph, definition.aliases
 
 
-def reload_article(project: Path, previous: dict[str, FileIndex], stem: str) -> Corpus | None:
+def reload_article(project: Path, previous: CorpusIndex, stem: str) -> Corpus | None:
     """The corpus of one edited, added or deleted article alone, checked against the rest of the
-    corpus as `previous` (Corpus.files of the last load) has it; None if a full load is needed."""
+    corpus as `previous` has it; None if a full load is needed."""
     return _Loader(Path(project) / "seeds").reload(previous, stem)
 
 

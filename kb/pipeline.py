@@ -152,7 +152,8 @@ def build(project: Path, run_reasoner: bool = True, engine: Engine = Engine.AUTO
                    if manifest is not None else None)
         if rebuilt is not None:
             data = rebuilt.data
-            say(f"rebuilt after a change to {rebuilt.stem}: {rebuilt.quads} quads; only what it reaches was redone")
+            say(f"rebuilt after a change to {rebuilt.stem}: {rebuilt.quads} quads; only what it reaches was redone"
+                if rebuilt.stem else f"nothing changed: {rebuilt.quads} quads; the outputs are written again from the store")
             swap_in(rebuilt.reasoning, rebuilt.quads)
             return BuildResult(rebuilt.quads, rebuilt.reasoning, sorted(target for _, target in staged))
         kb = validated_knowledge_base(project, engine, say)
@@ -188,7 +189,7 @@ def build(project: Path, run_reasoner: bool = True, engine: Engine = Engine.AUTO
         if disk is not None:
             with progress.stage("keeping what a rebuild needs"):
                 state = capture_state(project, kb, files, [(queries[name], tables[name]) for name in queries],
-                                      layouts, report)
+                                      layouts, report, disk.location)
                 if state is not None:
                     state.write(disk.location / (data or kept.data))
         swap_in(report, len(kb), kept)

@@ -80,8 +80,9 @@ def reasoning_scope(kb: KnowledgeBase, whole_below: int = REASON_WHOLE_BELOW,
     picked = [q for name in chosen for q in kb.quads(name)]
     mentioned = {t.value for q in picked for t in (q.subject, q.object) if isinstance(t, ox.NamedNode)}
     picked += kb.quads(str(graph_iri("ontology")))
-    picked += [q for name in ("registry", "derived") for q in kb.quads(str(graph_iri(name)))
-               if q.subject.value in mentioned]
+    shared = [ox.NamedNode(str(graph_iri(name))) for name in ("registry", "derived")]
+    picked += [q for node in sorted(mentioned) for graph in shared  # looked up, not scanned: fast on disk too
+               for q in kb.store.quads_for_pattern(ox.NamedNode(node), None, None, graph)]
     stems = ", ".join(sorted(n.rsplit("/", 1)[1] for n in chosen))
     return (list(dict.fromkeys(ox.Triple(q.subject, q.predicate, q.object) for q in picked)),
             f"a slice: the ontology, {len(chosen)} of {len(names)} articles ({stems}) and the shared "

@@ -19,6 +19,7 @@ reports problems exactly as always.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +30,7 @@ from typing import Callable
 import pyoxigraph as ox
 
 from kb import progress
-from kb.annotations import Corpus, FileIndex, reload_article
+from kb.annotations import Corpus, CorpusIndex, reload_article
 from kb.dependencies import Delta, Dependencies, NotLocal, affected_keys, analyse, restrict
 from kb.export import ExportFormat, ExportLayout, graph_piece, previous_pieces, write_atomically, write_export
 from kb.graph import KnowledgeBase, build_graph_part, graph_iri, summary_lines
@@ -41,12 +42,14 @@ from kb.validate import load_shapes
 from kb.storage import DiskStore, Manifest, _digest, shapes_digest
 
 STATE = "rebuild.pickle"
+CHECKS = "checks.pickle"  # the compiled SHACL checks' dependencies by query text, for the next full build
 SEEDS = "seeds"
 
 
 @dataclass
 class CachedQuery:
-    """A saved query's last result, row by row: (key in N-Triples, sort key, CSV line), in order."""
+    """A saved query's last result: its CSV, and its rows, (key in N-Triples, sort key, CSV line)
+    in order, pickled apart: only a query the change reaches needs them read back."""
 
     name: str
     text: str
@@ -54,7 +57,8 @@ class CachedQuery:
     dependencies: Dependencies
     order: RowOrder
     header: str
-    rows: list[tuple[str, tuple, str]]
+    csv: str
+    rows: bytes
 
     @classmethod
     def capture(cls, query: SavedQuery, table: ResultTable) -> "CachedQuery | None":
@@ -68,10 +72,11 @@ class CachedQuery:
         rows = _rows(table, lines[1:], dependencies.key, order)
         if order.ties([key for _, key, _ in rows]):
             return None  # rows the query leaves in the engine's order
-        return cls(query.name, query.text, query.lists, dependencies, order, lines[0], rows)
+        return cls(query.name, query.text, query.lists, dependencies, order, lines[0], "", b"").with_rows(rows)
 
-    def csv(self) -> str:
-        return self.header + "".join(line for _, _, line in self.rows)
+    def with_rows(self, rows: list[tuple[str, tuple, str]]) -> "CachedQuery":
+        return replace(self, csv=self.header + "".join(line for _, _, line in rows),
+                       rows=pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _rows(table: ResultTable, lines: list[str], key: str, order: RowOrder) -> list[tuple[str, tuple, str]]:
@@ -85,8 +90,8 @@ class RebuildState:
 
     context: str  # digest of what must not have changed: ontology, shapes, queries, tradekb's code
     files: dict[str, str]  # file name under seeds/ -> sha256
-    corpus: dict[str, FileIndex]
-    origins: dict[str, dict[str, tuple[str, int]]]  # annotation file -> node -> (path in project, line)
+    corpus: CorpusIndex
+    origins: dict[str, str]  # annotation file -> its nodes' origins, as JSON members "node": [path, line]
     derived: dict[str, list[str]]  # fact -> its lines in the derived graph
     graphs: list[str]
     quads: int
@@ -99,6 +104,7 @@ class RebuildState:
         """Into a store data directory, in one step (it may be the one in use, when a full build
         finds the store already holds its graph)."""
         write_atomically(directory / STATE, pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
+        write_atomically(directory / CHECKS, pickle.dumps({check.query: deps for check, deps in self.checks}))
 
     @classmethod
     def read(cls, directory: Path) -> "RebuildState | None":
@@ -110,12 +116,20 @@ class RebuildState:
 
 
 def capture_state(project: Path, kb: KnowledgeBase, files: dict[str, str], results: list[tuple[SavedQuery, ResultTable]],
-                  exports: dict[str, ExportLayout], reasoning: ReasoningReport | None) -> RebuildState | None:
+                  exports: dict[str, ExportLayout], reasoning: ReasoningReport | None,
+                  store: Path) -> RebuildState | None:
     """What a full build keeps for the next rebuild; None if a saved query or a SHACL check cannot
-    be recomputed key by key (every build is then a full one)."""
+    be recomputed key by key (every build is then a full one). The SHACL checks' dependencies
+    are taken from the store at `store` where their text has not changed: parsing takes seconds."""
     queries = [CachedQuery.capture(query, table) for query, table in results]
+    current = Manifest.read(store)
     try:
-        checks = [(check, analyse(check.query, key="this")) for check in compile_shapes(load_shapes(project))]
+        known = pickle.loads((store / current.data / CHECKS).read_bytes()) if current else {}
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        known = {}
+    try:
+        checks = [(check, known.get(check.query) or analyse(check.query, key="this"))
+                  for check in compile_shapes(load_shapes(project))]
     except NotLocal:
         return None
     if None in queries or kb.corpus is None:
@@ -124,7 +138,7 @@ def capture_state(project: Path, kb: KnowledgeBase, files: dict[str, str], resul
     derived = {fact: lines for fact, d in corpus.definitions.items()
                if (lines := summary_lines(d, corpus.reports_of(fact), corpus.articles))}
     sliced = triples_digest(reasoning_scope(kb)[0]) if reasoning is not None else None
-    return RebuildState(context_digest(project), files, corpus.files, origins_by_file(kb, project), derived,
+    return RebuildState(context_digest(project), files, CorpusIndex(corpus.files), origins_by_file(kb, project), derived,
                         kb.graph_names, len(kb), checks, queries, exports,
                         (sliced, reasoning) if reasoning is not None else None)
 
@@ -146,13 +160,18 @@ def triples_digest(triples: list[ox.Triple]) -> str:
     return digest.hexdigest()
 
 
-def origins_by_file(kb: KnowledgeBase, project: Path) -> dict[str, dict[str, tuple[str, int]]]:
-    """The nodes' annotation origins, grouped by the annotation file (registry or article stem)."""
-    grouped: dict[str, dict[str, tuple[str, int]]] = {}
+def origins_by_file(kb: KnowledgeBase, project: Path) -> dict[str, str]:
+    """The nodes' annotation origins (paths relative to the project), grouped by annotation file
+    (registry or article stem), each group as the JSON members of the store's origins.json."""
+    grouped: dict[str, list[str]] = {}
+    relative: dict[Path, tuple[str, str]] = {}  # a path -> (its file's name, its JSON string)
     for node, where in kb.origins.items():
-        name = "registry" if where.path.name == "registry.yaml" else where.path.stem
-        grouped.setdefault(name, {})[node] = (os.path.relpath(where.path, project), where.line)
-    return grouped
+        if where.path not in relative:
+            name = "registry" if where.path.name == "registry.yaml" else where.path.stem
+            relative[where.path] = (name, json.dumps(os.path.relpath(where.path, project)))
+        name, path = relative[where.path]
+        grouped.setdefault(name, []).append(f"{json.dumps(node)}: [{path}, {where.line}]")
+    return {name: ", ".join(members) for name, members in grouped.items()}
 
 
 def _parse(lines: list[str]) -> list[ox.Quad]:
@@ -163,7 +182,7 @@ def _parse(lines: list[str]) -> list[ox.Quad]:
 class Rebuilt:
     """What a rebuild made: the store's new data directory (written, not committed) and its size."""
 
-    stem: str
+    stem: str | None  # None: nothing changed
     data: str
     quads: int
     reasoning: ReasoningReport | None
@@ -180,9 +199,9 @@ def rebuild(project: Path, disk: DiskStore, manifest: Manifest, inputs_files: di
         return None
     changed = {name.rsplit(".", 1)[0] for name in set(inputs_files) | set(state.files)
                if inputs_files.get(name) != state.files.get(name)}
-    if len(changed) != 1 or "registry" in changed:
+    if len(changed) > 1 or "registry" in changed:
         return None
-    stem = changed.pop()
+    stem = changed.pop() if changed else None
     previous = {}
     for fmt in ExportFormat:
         layout = state.exports.get(fmt.label)
@@ -190,12 +209,14 @@ def rebuild(project: Path, disk: DiskStore, manifest: Manifest, inputs_files: di
         if pieces is None:
             return None  # an export was removed or touched since: its pieces cannot be copied
         previous[fmt] = pieces
-    with progress.stage(f"loading {stem}"):
-        corpus = reload_article(project, state.corpus, stem)
-    if corpus is None:
-        return None
+    if stem is not None:
+        with progress.stage(f"loading {stem}"):
+            corpus = reload_article(project, state.corpus, stem)
+        if corpus is None:
+            return None
     with progress.stage("updating the graph"):
-        change = _Change(corpus, stem, state, ox.Store.read_only(str(disk.location / manifest.data / "oxigraph")))
+        change = (_Change(corpus, stem, state, ox.Store.read_only(str(disk.location / manifest.data / "oxigraph")))
+                  if stem is not None else _Change.none(state))
         name, scratch = disk.copy_data(manifest)
     done = False
     try:
@@ -218,7 +239,7 @@ def rebuild(project: Path, disk: DiskStore, manifest: Manifest, inputs_files: di
         del store
         for cached in queries:
             stage(build_dir / "queries" / f"{cached.name}.csv",
-                  lambda path, cached=cached: path.write_text(cached.csv(), encoding="utf-8"))
+                  lambda path, cached=cached: path.write_text(cached.csv, encoding="utf-8"))
         exports = {}
         for fmt in ExportFormat:
             stage(build_dir / f"{export_name}.{fmt.extension}", lambda path, fmt=fmt: exports.__setitem__(
@@ -229,7 +250,7 @@ def rebuild(project: Path, disk: DiskStore, manifest: Manifest, inputs_files: di
         RebuildState(state.context, inputs_files, change.corpus, origins, change.derived, change.graphs,
                      change.quads, state.checks, queries, exports,
                      (sliced, verdict) if verdict else state.reasoning).write(scratch)
-        disk.finish_data(name, scratch, {node: where for found in origins.values() for node, where in found.items()})
+        disk.finish_data(name, scratch, "{" + ", ".join(found for found in origins.values() if found) + "}")
         done = True
     finally:
         if not done:
@@ -241,19 +262,28 @@ class _Change:
     """How the graph changes when one article's files do: its named graph is built again, and the
     summaries of the facts it reports (before or after) are derived again."""
 
+    @classmethod
+    def none(cls, state: RebuildState) -> "_Change":
+        """No file changed: every output comes from what the last build kept."""
+        change = cls.__new__(cls)
+        change.part = KnowledgeBase(ox.Store(), {})
+        change.corpus, change.derived, change.graphs, change.quads = state.corpus, state.derived, state.graphs, state.quads
+        change.removed, change.added, change.replaced = set(), set(), set()
+        change.delta, change.pieces = Delta([], []), change.part.store
+        return change
+
     def __init__(self, corpus: Corpus, stem: str, state: RebuildState, old: ox.Store) -> None:
-        before = state.corpus.get(stem)
+        before = state.corpus.file(stem)
         self.part = build_graph_part(corpus, {stem})
         graph = str(graph_iri(stem))
         old_quads = set(old.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
         new_quads = set(self.part.quads(graph))
-        others = {name: kept for name, kept in state.corpus.items() if name != stem}
-        self.corpus = others | corpus.files
-        articles = {name: kept.article for name, kept in others.items() if kept.article} | corpus.articles
-        facts = {r.fact for r in corpus.reports} | {r.fact for r in (before.reports if before else [])}
-        reports = {fact: [] for fact in facts}
-        for kept in [*others.values(), *corpus.files.values()]:
-            for report in kept.reports:
+        self.corpus = state.corpus.replaced(stem, corpus.files.get(stem))
+        articles = {name: a for name, a in state.corpus.articles.items() if name != stem} | corpus.articles
+        facts = {r.fact for r in corpus.reports} | {r.fact for r in before.reports}
+        reports = {fact: [r for r in corpus.reports if r.fact == fact] for fact in facts}
+        for name in sorted(set().union(*(state.corpus.users.get(fact, set()) for fact in facts)) - {stem}):
+            for report in state.corpus.file(name).reports:
                 if report.fact in reports:
                     reports[report.fact].append(report)
         self.derived = dict(state.derived)
@@ -292,12 +322,12 @@ def _requery(store: ox.Store, cached: CachedQuery, delta: Delta) -> CachedQuery 
         return cached
     table = sort_lists(run_sparql(store, restrict(cached.text, cached.dependencies, keys)), cached.lists)
     gone = {str(key) for key in keys}
-    rows = [row for row in cached.rows if row[0] not in gone]
+    rows = [row for row in pickle.loads(cached.rows) if row[0] not in gone]
     rows += _rows(table, csv_lines(table)[1:], cached.dependencies.key, cached.order)
     rows = cached.order.sort(rows, key=lambda row: row[1])
     if cached.order.ties([key for _, key, _ in rows]):
         return None
-    return replace(cached, rows=rows)
+    return cached.with_rows(rows)
 
 
 def _reason(store: ox.Store, state: RebuildState, quads: int) -> tuple[ReasoningReport, str]:

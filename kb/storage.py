@@ -164,8 +164,10 @@ class DiskStore:
             store.bulk_extend(knowledge_base.quads())
             store.flush()
             del store  # closes RocksDB
-            self.finish_data(name, scratch, {node: (os.path.relpath(where.path, project), where.line)
-                                             for node, where in knowledge_base.origins.items()})
+            relative: dict[Path, str] = {}  # relpath is slow, and a file has many nodes
+            self.finish_data(name, scratch, json.dumps({
+                node: (relative.get(where.path) or relative.setdefault(where.path, os.path.relpath(where.path, project)),
+                       where.line) for node, where in knowledge_base.origins.items()}))
         except OSError as e:
             shutil.rmtree(scratch, ignore_errors=True)
             raise StoreError(f"cannot write the store at {self.location}: {e}") from None
@@ -182,10 +184,10 @@ class DiskStore:
             raise StoreError(f"cannot copy the store at {self.location}: {e}") from None
         return name, scratch
 
-    def finish_data(self, name: str, scratch: Path, origins: dict[str, tuple[str, int]]) -> None:
-        """Complete a new data directory: the nodes' origins (paths relative to the project), then
-        the directory under its name."""
-        (scratch / "origins.json").write_text(json.dumps(origins), encoding="utf-8")
+    def finish_data(self, name: str, scratch: Path, origins: str) -> None:
+        """Complete a new data directory: the nodes' origins (a JSON object: node -> [path relative
+        to the project, line]), then the directory under its name."""
+        (scratch / "origins.json").write_text(origins, encoding="utf-8")
         os.replace(scratch, self.location / name)
 
     def _scratch(self) -> tuple[str, Path]:

@@ -132,3 +132,12 @@ def test_a_touched_export_is_rewritten_in_full(tmp_path):
     shutil.copytree(project, full, ignore=shutil.ignore_patterns("build"))
     build(full, run_reasoner=False)
     assert _outputs(project) == _outputs(full)
+
+
+def test_a_build_with_nothing_changed_writes_the_same_outputs_from_the_store(tmp_path):
+    project = _project(tmp_path / "p")
+    _build(project, run_reasoner=False)
+    first = _outputs(project)
+    said, _ = _build(project, run_reasoner=False)
+    assert any(line.startswith("nothing changed") for line in said), said
+    assert _outputs(project) == first

@@ -828,7 +828,33 @@ def _restriction_points(query_text: str, key: str) -> tuple[int, ...]:
             raise NotLocal("text after the query's WHERE group holds a SELECT")
         if parent in chain and _projects(select, key, query_text, prologue):
             chain.append(select)
-    return tuple(sorted((s.open for s in chain), reverse=True))
+    return tuple(sorted([s.open for s in chain] + _optional_points(query_text, chain, key), reverse=True))
+
+
+def _optional_points(text: str, chain: list[_Select], key: str) -> list[int]:
+    """Where VALUES goes inside each OPTIONAL that is a direct part of a WHERE group the key's
+    VALUES opens and that names the key: Oxigraph works out an OPTIONAL's own rows for every key
+    before it joins them (a hash join), and VALUES there spares it the others. Sound because the
+    VALUES at the top of that WHERE binds the key on the OPTIONAL's left in every row."""
+    tokens = [(m.lastgroup, m.group(), m.start(), m.end()) for m in TOKEN.finditer(text) if m.lastgroup != "comment"]
+    points = []
+    for select in chain:
+        depth = 0
+        for i, (kind, word, start, end) in enumerate(tokens):
+            if not select.open <= start < select.close:
+                continue
+            if depth == 0 and kind == "word" and word.upper() == "OPTIONAL" and i + 2 < len(tokens) \
+                    and tokens[i + 1][1] == "{" and tokens[i + 2][1].upper() != "SELECT":  # that one has its own
+                inner, names_key = 0, False
+                for kind_, word_, _, _ in tokens[i + 1:]:
+                    inner += {"{": 1, "}": -1}.get(word_, 0)
+                    names_key = names_key or (kind_ == "var" and word_[1:] == key)
+                    if inner == 0:
+                        break
+                if names_key:
+                    points.append(tokens[i + 1][3])
+            depth += {"{": 1, "}": -1}.get(word, 0)
+    return points
 
 
 def restrict(query_text: str, deps: Dependencies, keys: Iterable[Term]) -> str:

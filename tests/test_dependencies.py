@@ -168,6 +168,18 @@ def test_restrict_binds_the_key_where_it_is_the_same_variable():
     assert len(run_sparql(store, query).rows) == 2 and len(run_sparql(store, restricted).rows) == 1
 
 
+def test_restrict_binds_the_key_in_an_optional_that_names_it_too():
+    """Not in one that does not name it, nor before an OPTIONAL's SELECT (which has its own)."""
+    query = (f"SELECT ?s ?o ?x WHERE {{ ?s <{X}p> ?o OPTIONAL {{ ?s <{X}q> ?x }} OPTIONAL {{ ?o <{X}q> ?y }} "
+             f"OPTIONAL {{ SELECT ?s WHERE {{ ?s <{X}r> ?w }} }} }}")
+    restricted = restrict(query, analyse(query, "s"), [ox.NamedNode(X + "n")])
+    assert f"OPTIONAL {{ VALUES ?s {{ <{X}n> }} ?s <{X}q> ?x }}" in restricted
+    assert f"OPTIONAL {{ ?o <{X}q> ?y }}" in restricted
+    assert restricted.count("VALUES ?s") == 3  # the outer WHERE, the first OPTIONAL, the sub-SELECT
+    store = _store(("n", "p", "a"), ("m", "p", "a"), ("n", "q", "1"), ("m", "q", "2"), ("a", "q", "3"))
+    assert _rows_of(store, restricted, "s") == _rows_of(store, query, "s")
+
+
 @pytest.mark.parametrize("name", sorted(QUERIES))
 def test_restrict_to_no_keys_gives_no_rows(name, seed_store):
     deps = analyse(QUERIES[name].text)

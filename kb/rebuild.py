@@ -323,8 +323,8 @@ def _requery(store: ox.Store, cached: CachedQuery, delta: Delta) -> CachedQuery 
     table = sort_lists(run_sparql(store, restrict(cached.text, cached.dependencies, keys)), cached.lists)
     gone = {str(key) for key in keys}
     rows = [row for row in pickle.loads(cached.rows) if row[0] not in gone]
-    rows += _rows(table, csv_lines(table)[1:], cached.dependencies.key, cached.order)
-    rows = cached.order.sort(rows, key=lambda row: row[1])
+    new = _rows(table, csv_lines(table)[1:], cached.dependencies.key, cached.order)
+    rows = cached.order.merge(rows, new, key=lambda row: row[1])
     if cached.order.ties([key for _, key, _ in rows]):
         return None
     return cached.with_rows(rows)

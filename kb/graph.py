@@ -390,12 +390,16 @@ _DERIVED = f" <{graph_iri('derived')}> .\n"
 _SUMMARY_STATUS = {section: {k: _nt(v) for k, v in values.items()} for section, values in STATUS.items()}
 
 
+# The sections whose things have summary values: a status, a mode or dates (kb.annotations.SECTIONS).
+SUMMARISED = ("meetings", "measures", "statements")
+
+
 def summary_lines(d: Definition, reports: list[Report], articles: dict[str, Article]) -> list[str]:
     """Summary values on a thing, derived from its reports (which keep every source's claim), as
     N-Quads lines of the derived graph. `articles` needs only the reports' articles."""
-    reports = sorted(reports, key=lambda r: _recency(r, articles))
-    if not reports:
+    if d.section not in SUMMARISED or not reports:
         return []
+    reports = sorted(reports, key=lambda r: _recency(r, articles))
     node, out = f"<{_KBID}{d.id}>", []
     statuses = [r.claims["status"] for r in reports if r.claims.get("status") in STATUS.get(d.section, {})]
     if statuses:

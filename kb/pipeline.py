@@ -22,8 +22,8 @@ from kb.graph import KnowledgeBase, build_graph, load_ontology
 from kb import progress
 from kb.queries import ResultFormat, ResultTable, catalogue, format_results, run_query
 from kb.reason import ReasoningReport, reason_kb
-from kb.rebuild import capture_state, file_digests, rebuild
-from kb.storage import MEMORY, DiskStore, Manifest, StoreChoice, inputs_digest, shapes_digest
+from kb.rebuild import capture_state, rebuild
+from kb.storage import MEMORY, DiskStore, Manifest, StoreChoice, file_digests, inputs_digest, shapes_digest
 from kb.validate import Engine, choose_engine, load_shapes, shapes_file, validate
 
 BUILD_DIR = Path("build")
@@ -121,8 +121,9 @@ def build(project: Path, run_reasoner: bool = True, engine: Engine = Engine.AUTO
     project = Path(project)
     disk = DiskStore(store.location) if store.location is not None else None
     # before reading the inputs: an edit during the build makes the store stale
-    inputs = inputs_digest(project) if disk is not None else None
-    files = file_digests(project) if disk is not None else None
+    seeds = file_digests(project / "seeds") if disk is not None else None
+    inputs = inputs_digest(project, seeds) if disk is not None else None
+    files = {path.name: digest for path, digest in seeds.items()} if disk is not None else None
     build_dir = project / BUILD_DIR
     staged: list[tuple[Path, Path]] = []  # (temporary file, target)
     data = None  # the on-disk store's new data, written but not yet in use

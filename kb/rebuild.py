@@ -33,7 +33,7 @@ from kb import progress
 from kb.annotations import Corpus, CorpusIndex, reload_article
 from kb.dependencies import Delta, Dependencies, NotLocal, affected_keys, analyse, restrict
 from kb.export import ExportFormat, ExportLayout, graph_piece, previous_pieces, write_atomically, write_export
-from kb.graph import KnowledgeBase, build_graph_part, graph_iri, summary_lines
+from kb.graph import SUMMARISED, KnowledgeBase, build_graph_part, graph_iri, summary_lines
 from kb.ordering import RowOrder, UnsupportedOrder
 from kb.queries import ResultTable, SavedQuery, csv_lines, run_sparql, sort_lists
 from kb.reason import ReasoningReport, reason, reasoning_scope
@@ -146,11 +146,6 @@ def capture_state(project: Path, kb: KnowledgeBase, files: dict[str, str], resul
 def context_digest(project: Path) -> str:
     """Everything but the articles and their annotations that decides a build's outputs."""
     return _digest(project, ("ontology", "queries", f"{SEEDS}/registry.yaml")) + f"-oxigraph-{ox.__version__}"
-
-
-def file_digests(project: Path) -> dict[str, str]:
-    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted((Path(project) / SEEDS).iterdir()) if path.is_file()}
 
 
 def triples_digest(triples: list[ox.Triple]) -> str:
@@ -280,7 +275,7 @@ class _Change:
         new_quads = set(self.part.quads(graph))
         self.corpus = state.corpus.replaced(stem, corpus.files.get(stem))
         articles = {name: a for name, a in state.corpus.articles.items() if name != stem} | corpus.articles
-        facts = {r.fact for r in corpus.reports} | {r.fact for r in before.reports}
+        facts = {r.fact for r in [*corpus.reports, *before.reports] if r.section in SUMMARISED}
         reports = {fact: [r for r in corpus.reports if r.fact == fact] for fact in facts}
         for name in sorted(set().union(*(state.corpus.users.get(fact, set()) for fact in facts)) - {stem}):
             for report in state.corpus.file(name).reports:

@@ -63,8 +63,9 @@ class StoreChoice:
 MEMORY = StoreChoice()
 
 
-def _digest(project: Path, names: tuple[str, ...]) -> str:
-    """A hash of the files (and directory trees) `names` under the project, and of tradekb's code."""
+def _digest(project: Path, names: tuple[str, ...], known: dict[Path, str] | None = None) -> str:
+    """A hash of the files (and directory trees) `names` under the project, and of tradekb's code:
+    of each file's name and SHA-256 (given in `known`, for files hashed already)."""
     digest = hashlib.sha256()
     files = []
     for name in names:
@@ -72,17 +73,22 @@ def _digest(project: Path, names: tuple[str, ...]) -> str:
         files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     files += sorted(Path(kb.__file__).parent.glob("*.py"))
     for path in files:
-        data = path.read_bytes() if path.is_file() else b""
         name = str(path.relative_to(project) if path.is_relative_to(project) else path.name)
-        digest.update(f"{name}\0{len(data)}\0".encode())
-        digest.update(data)
+        content = (known or {}).get(path) or hashlib.sha256(path.read_bytes() if path.is_file() else b"").hexdigest()
+        digest.update(f"{name}\0{content}\0".encode())
     return digest.hexdigest()
 
 
-def inputs_digest(project: Path) -> str:
+def file_digests(folder: Path) -> dict[Path, str]:
+    """The SHA-256 of each file directly in `folder`."""
+    return {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(Path(folder).iterdir())
+            if path.is_file()}
+
+
+def inputs_digest(project: Path, seeds: dict[Path, str] | None = None) -> str:
     """What decides the graph: every file under seeds/, the ontology, tradekb's own code, and the
-    version of Oxigraph that writes the store."""
-    return _digest(project, INPUTS) + f"-oxigraph-{ox.__version__}"
+    version of Oxigraph that writes the store. `seeds`: the seeds' digests, if known (file_digests)."""
+    return _digest(project, INPUTS, seeds) + f"-oxigraph-{ox.__version__}"
 
 
 def shapes_digest(project: Path) -> str:

@@ -220,26 +220,27 @@ def rebuild(project: Path, disk: DiskStore, manifest: Manifest, inputs_files: di
         for quad in change.removed:
             store.remove(quad)
         store.flush()
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            reasoning = pool.submit(_reason, store, state, change.quads) if run_reasoner else None
+        with ThreadPoolExecutor(max_workers=1) as pool:  # HermiT, a Java process, beside the rest
+            reasoning = (pool.submit(_reason, reasoning_scope(KnowledgeBase(store, {}), size=change.quads), state)
+                         if run_reasoner else None)
             with progress.stage("checking what the change reaches"):
                 checks = [replace(check, query=restrict(check.query, deps, keys))
                           for check, deps in state.checks if (keys := affected_keys(store, deps, change.delta))]
                 if find_violations(store, checks):
                     return None  # a full build reports them, with file and line
                 queries = [_requery(store, cached, change.delta) for cached in state.queries]
+            del store  # closes it: its directory is renamed below
             if None in queries:
                 return None
+            for cached in queries:
+                stage(build_dir / "queries" / f"{cached.name}.csv",
+                      lambda path, cached=cached: path.write_text(cached.csv, encoding="utf-8"))
+            exports = {}
+            for fmt in ExportFormat:
+                stage(build_dir / f"{export_name}.{fmt.extension}", lambda path, fmt=fmt: exports.__setitem__(
+                    fmt.label, write_export(fmt, path, change.graphs, lambda g: (
+                        graph_piece(change.pieces, g, fmt) if g in change.replaced else previous[fmt](g)))))
             verdict, sliced = reasoning.result() if reasoning else (None, None)
-        del store
-        for cached in queries:
-            stage(build_dir / "queries" / f"{cached.name}.csv",
-                  lambda path, cached=cached: path.write_text(cached.csv, encoding="utf-8"))
-        exports = {}
-        for fmt in ExportFormat:
-            stage(build_dir / f"{export_name}.{fmt.extension}", lambda path, fmt=fmt: exports.__setitem__(
-                fmt.label, write_export(fmt, path, change.graphs, lambda g: (
-                    graph_piece(change.pieces, g, fmt) if g in change.replaced else previous[fmt](g)))))
         origins = {name: found for name, found in state.origins.items() if name != stem}
         origins.update(origins_by_file(change.part, project))
         RebuildState(state.context, inputs_files, change.corpus, origins, change.derived, change.graphs,
@@ -325,9 +326,10 @@ def _requery(store: ox.Store, cached: CachedQuery, delta: Delta) -> CachedQuery 
     return cached.with_rows(rows)
 
 
-def _reason(store: ox.Store, state: RebuildState, quads: int) -> tuple[ReasoningReport, str]:
-    """HermiT over what a full build would give it, unless that is what it was given last time."""
-    triples, scope = reasoning_scope(KnowledgeBase(store, {}), size=quads)
+def _reason(given: tuple[list[ox.Triple], str], state: RebuildState) -> tuple[ReasoningReport, str]:
+    """HermiT over what a full build would give it (`given`: reasoning_scope), unless that is
+    what it was given last time."""
+    triples, scope = given
     digest = triples_digest(triples)
     if state.reasoning is not None and state.reasoning[0] == digest:
         return state.reasoning[1], digest

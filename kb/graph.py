@@ -421,9 +421,13 @@ def summary_lines(d: Definition, reports: list[Report], articles: dict[str, Arti
     return out
 
 
-def build_graph(corpus: Corpus, ontology: Graph) -> KnowledgeBase:
-    """The knowledge base for `corpus`, with the `ontology` in its own named graph."""
-    return _Builder(corpus, ontology).build()
+def build_graph(corpus: Corpus, ontology: Graph, keep_corpus: bool = False) -> KnowledgeBase:
+    """The knowledge base for `corpus`, with the `ontology` in its own named graph; it keeps the
+    corpus (KnowledgeBase.corpus) only if asked: at a million triples that is 120 MB."""
+    kb = _Builder(corpus, ontology).build()
+    if not keep_corpus:
+        kb.corpus = None
+    return kb
 
 
 def build_graph_part(corpus: Corpus, graphs: set[str]) -> KnowledgeBase:

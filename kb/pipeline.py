@@ -30,11 +30,11 @@ BUILD_DIR = Path("build")
 EXPORT_NAME = "tradekb"
 
 
-def _build_in_memory(project: Path) -> KnowledgeBase:
+def _build_in_memory(project: Path, keep_corpus: bool = False) -> KnowledgeBase:
     with progress.stage("loading the annotations"):
         corpus = load_corpus(project)
     with progress.stage("building the graph"):
-        return build_graph(corpus, load_ontology(project))
+        return build_graph(corpus, load_ontology(project), keep_corpus)
 
 
 def load_knowledge_base(project: Path, store: StoreChoice = MEMORY,
@@ -52,9 +52,9 @@ class _Loaded:
     manifest: Manifest | None = None
 
 
-def _load(project: Path, store: StoreChoice, say: Callable[[str], None]) -> _Loaded:
+def _load(project: Path, store: StoreChoice, say: Callable[[str], None], keep_corpus: bool = False) -> _Loaded:
     if store.location is None:
-        return _Loaded(_build_in_memory(project))
+        return _Loaded(_build_in_memory(project, keep_corpus))
     disk = DiskStore(store.location)
     inputs = inputs_digest(project)  # before reading them: an edit during the build makes the store stale
     manifest = disk.current(inputs)
@@ -83,12 +83,13 @@ class BuildResult:
 
 def validated_knowledge_base(project: Path, engine: Engine = Engine.AUTO,
                              say: Callable[[str], None] = lambda _: None,
-                             store: StoreChoice = MEMORY) -> KnowledgeBase:
+                             store: StoreChoice = MEMORY, keep_corpus: bool = False) -> KnowledgeBase:
     """The project's knowledge base, if it passes SHACL validation; else InvalidKnowledgeBase.
 
     An on-disk store found to conform to the same shapes, built from the same inputs by the same
-    code, is not validated again."""
-    loaded = _load(project, store, say)
+    code, is not validated again. `keep_corpus`: built in memory, it keeps the annotations it was
+    built from (KnowledgeBase.corpus), which a build keeping its state for a rebuild needs."""
+    loaded = _load(project, store, say, keep_corpus)
     kb = loaded.kb
     if loaded.disk is None:
         say(f"built the graph: {len(kb)} quads in {len(kb.graph_names)} named graphs")
@@ -157,7 +158,7 @@ def build(project: Path, run_reasoner: bool = True, engine: Engine = Engine.AUTO
                 if rebuilt.stem else f"nothing changed: {rebuilt.quads} quads; the outputs are written again from the store")
             swap_in(rebuilt.reasoning, rebuilt.quads)
             return BuildResult(rebuilt.quads, rebuilt.reasoning, sorted(target for _, target in staged))
-        kb = validated_knowledge_base(project, engine, say)
+        kb = validated_knowledge_base(project, engine, say, keep_corpus=disk is not None)
         queries = {name: q for name, q in catalogue(project).items() if not q.parameters}  # others need a value
         tables: dict[str, ResultTable] = {}
         layouts: dict[str, ExportLayout] = {}

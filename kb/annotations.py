@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 
 from kb.dates import ResolvedDate, resolve_date, zone
@@ -241,7 +241,13 @@ class Corpus:
     articles: dict[str, Article]
     definitions: dict[str, Definition]
     reports: list[Report]
-    files: dict[str, FileIndex] = field(default_factory=dict)
+    indexer: Callable[[], dict[str, FileIndex]] = field(default=dict, repr=False, compare=False)
+
+    @cached_property
+    def files(self) -> dict[str, FileIndex]:
+        """What each file gives the others, worked out when first asked (a second at a million
+        triples, which only a build keeping its state for a rebuild needs)."""
+        return self.indexer()
 
     def reports_of(self, fact: str) -> list[Report]:
         return self._by_fact.get(fact, [])
@@ -369,7 +375,7 @@ class _Loader:
         if self.out.problems:
             raise AnnotationError(self.out.problems)
         return Corpus(self.seeds.parent, self.articles, self.definitions, self.reports,
-                      self._index(["registry", *self.articles]))
+                      lambda: self._index(["registry", *self.articles]))
 
     def reload(self, previous: CorpusIndex, stem: str) -> Corpus | None:
         """The corpus of one article's files alone (none if it was deleted), checked against the
@@ -401,8 +407,8 @@ class _Loader:
         self._resolve_dates()
         if self.out.problems:
             return None
-        return Corpus(self.seeds.parent, self.articles, self.definitions, self.reports,
-                      {stem: self._index([stem])[stem]} if annotations.exists() else {})
+        files = {stem: self._index([stem])[stem]} if annotations.exists() else {}
+        return Corpus(self.seeds.parent, self.articles, self.definitions, self.reports, lambda: files)
 
     def _index(self, names: list[str]) -> dict[str, FileIndex]:
         """What each of the files `names` gives the others."""

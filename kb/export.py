@@ -21,7 +21,7 @@ import json
 import mmap
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable
 
@@ -78,14 +78,6 @@ class ExportLayout:
     pieces: list[tuple[str, int, int]]  # (graph IRI, start, end): byte offsets, in file order
     size: int
     mtime_ns: int
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> "ExportLayout":
-        data = json.loads(text)
-        return cls(data["format"], [tuple(piece) for piece in data["pieces"]], data["size"], data["mtime_ns"])
 
 
 _PROBE = ox.NamedNode("urn:x")  # an IRI no prefix abbreviates

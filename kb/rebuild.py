@@ -39,7 +39,7 @@ from kb.queries import ResultTable, SavedQuery, csv_lines, run_sparql, sort_list
 from kb.reason import ReasoningReport, reason, reasoning_scope
 from kb.shacl_sparql import Check, compile_shapes, find_violations
 from kb.validate import load_shapes
-from kb.storage import DiskStore, Manifest, _digest, shapes_digest
+from kb.storage import DiskStore, Manifest, files_digest, shapes_digest
 
 STATE = "rebuild.pickle"
 CHECKS = "checks.pickle"  # the compiled SHACL checks' dependencies by query text, for the next full build
@@ -145,7 +145,7 @@ def capture_state(project: Path, kb: KnowledgeBase, files: dict[str, str], resul
 
 def context_digest(project: Path) -> str:
     """Everything but the articles and their annotations that decides a build's outputs."""
-    return _digest(project, ("ontology", "queries", f"{SEEDS}/registry.yaml")) + f"-oxigraph-{ox.__version__}"
+    return files_digest(project, ("ontology", "queries", f"{SEEDS}/registry.yaml")) + f"-oxigraph-{ox.__version__}"
 
 
 def triples_digest(triples: list[ox.Triple]) -> str:

@@ -63,7 +63,7 @@ class StoreChoice:
 MEMORY = StoreChoice()
 
 
-def _digest(project: Path, names: tuple[str, ...], known: dict[Path, str] | None = None) -> str:
+def files_digest(project: Path, names: tuple[str, ...], known: dict[Path, str] | None = None) -> str:
     """A hash of the files (and directory trees) `names` under the project, and of tradekb's code:
     of each file's name and SHA-256 (given in `known`, for files hashed already)."""
     digest = hashlib.sha256()
@@ -88,12 +88,12 @@ def file_digests(folder: Path) -> dict[Path, str]:
 def inputs_digest(project: Path, seeds: dict[Path, str] | None = None) -> str:
     """What decides the graph: every file under seeds/, the ontology, tradekb's own code, and the
     version of Oxigraph that writes the store. `seeds`: the seeds' digests, if known (file_digests)."""
-    return _digest(project, INPUTS, seeds) + f"-oxigraph-{ox.__version__}"
+    return files_digest(project, INPUTS, seeds) + f"-oxigraph-{ox.__version__}"
 
 
 def shapes_digest(project: Path) -> str:
     """What decides a validation verdict besides the graph: the shapes and tradekb's own code."""
-    return _digest(project, (SHAPES,))
+    return files_digest(project, (SHAPES,))
 
 
 @dataclass(frozen=True)

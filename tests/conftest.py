@@ -32,6 +32,19 @@ def seed_kb():
 
 
 @pytest.fixture(scope="session")
+def generated_kb(tmp_path_factory):
+    """The knowledge base of a generated corpus of about 10,000 triples (bench/generate.py, seed 7,
+    no planted defects; read-only: do not modify)."""
+    import sys
+    sys.path.insert(0, str(REPO / "bench"))
+    from generate import generate
+    from kb.pipeline import load_knowledge_base
+    project = tmp_path_factory.mktemp("generated") / "corpus"
+    generate(10_000, project, seed=7)
+    return load_knowledge_base(project)
+
+
+@pytest.fixture(scope="session")
 def seed_store(seed_kb):
     """The seed knowledge base's embedded Oxigraph store."""
     return seed_kb.store

@@ -6,7 +6,6 @@ edit far from a key changes its rows."""
 from __future__ import annotations
 
 import random
-import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
@@ -16,7 +15,6 @@ from conftest import REPO
 
 from kb.dependencies import (Delta, Dependencies, NotLocal, affected_keys, analyse,
                              restrict)
-from kb.pipeline import load_knowledge_base
 from kb.queries import bind, catalogue, run_sparql, sort_lists
 from kb.shacl_sparql import compile_shapes
 from kb.validate import load_shapes
@@ -271,16 +269,6 @@ def _edit(store: ox.Store, rng: random.Random, kind: str) -> tuple[ox.Store, lis
         edited.remove(q)
     edited.extend(added)
     return edited, removed, added
-
-
-@pytest.fixture(scope="module")
-def generated_kb(tmp_path_factory):
-    """A generated corpus of about 10,000 triples."""
-    sys.path.insert(0, str(REPO / "bench"))
-    from generate import generate
-    out = tmp_path_factory.mktemp("dependencies") / "corpus"
-    generate(10_000, out, seed=7)
-    return load_knowledge_base(out)
 
 
 @pytest.fixture(params=["seed", "generated"])

@@ -3,6 +3,7 @@ an export is the concatenation of per-graph pieces that a rebuild can copy from 
 
 from __future__ import annotations
 
+import pickle
 import json
 import os
 import random
@@ -144,7 +145,7 @@ def test_an_empty_named_graph_adds_nothing_to_an_export(seed_kb, tmp_path, fmt):
 def test_previous_pieces_reads_the_layouts_pieces_and_refuses_a_touched_file(seed_kb, tmp_path):
     path = tmp_path / "tradekb.trig"
     written = full_export(seed_kb.store, ExportFormat.TRIG, path)
-    layout = ExportLayout.from_json(written.to_json())  # as a build keeps it for the next
+    layout = pickle.loads(pickle.dumps(written))  # as a build keeps it for the next
     assert layout == written and layout.size == path.stat().st_size
     previous = previous_pieces(path, layout)
     assert [previous(g) for g in seed_kb.graph_names] == [

@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import pickle
 import random
-import sys
 from collections import Counter
 
 import pyoxigraph as ox
@@ -15,7 +14,6 @@ import pytest
 from conftest import REPO
 
 from kb.ordering import RowOrder, UnsupportedOrder
-from kb.pipeline import load_knowledge_base
 from kb.queries import catalogue, run_query, run_sparql
 from kb.shacl_sparql import compile_shapes, find_violations
 from kb.validate import load_shapes
@@ -240,16 +238,6 @@ def test_no_saved_query_orders_by_a_list_column(name):
 @pytest.mark.parametrize("name", PLAIN)
 def test_every_saved_query_on_the_seed_kb(name, seed_kb):
     assert_replicated(seed_kb.store, name)
-
-
-@pytest.fixture(scope="module")
-def generated_kb(tmp_path_factory):
-    """A generated corpus of about 10,000 triples (bench/generate.py)."""
-    sys.path.insert(0, str(REPO / "bench"))
-    from generate import generate
-    project = tmp_path_factory.mktemp("ordering") / "corpus"
-    generate(10_000, project, seed=7)
-    return load_knowledge_base(project)
 
 
 @pytest.mark.parametrize("name", PLAIN)

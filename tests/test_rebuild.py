@@ -42,6 +42,17 @@ def _rebuilt(said: list[str]) -> bool:
     return any(line.startswith("rebuilt after a change to") for line in said)
 
 
+def _assert_as_a_full_build(project: Path, tmp_path: Path) -> None:
+    """The project's outputs are byte for byte those of a full build of a copy of its inputs."""
+    full = tmp_path / "full"
+    shutil.copytree(project, full, ignore=shutil.ignore_patterns("build"))
+    build(full, run_reasoner=False)
+    ours, theirs = _outputs(project), _outputs(full)
+    assert ours.keys() == theirs.keys()
+    for name, data in theirs.items():
+        assert ours[name] == data, f"{name} differs"
+
+
 # Edits of one article's annotations (or text), each a (file, old, new) replacement.
 EDITS = {
     "a status": [(".yaml", "    status: planned\n    date: \"around the end of the month\"",
@@ -70,12 +81,7 @@ def test_a_rebuild_gives_what_a_full_build_gives(tmp_path, edit):
             _replace(path, old, new)
     said, _ = _build(project, run_reasoner=edit == "a status")
     assert _rebuilt(said), said
-    full = tmp_path / "full"
-    shutil.copytree(project, full, ignore=shutil.ignore_patterns("build"))
-    build(full, run_reasoner=False)
-    assert _outputs(project).keys() == _outputs(full).keys()
-    for name, data in _outputs(full).items():
-        assert _outputs(project)[name] == data, f"{name} differs after {edit}"
+    _assert_as_a_full_build(project, tmp_path)
 
 
 def test_a_second_rebuild_starts_from_the_first(tmp_path):
@@ -86,10 +92,7 @@ def test_a_second_rebuild_starts_from_the_first(tmp_path):
         _replace(project / f"{ARTICLE}.yaml", old, new)
         said, _ = _build(project, run_reasoner=False)
         assert _rebuilt(said), said
-    full = tmp_path / "full"
-    shutil.copytree(project, full, ignore=shutil.ignore_patterns("build"))
-    build(full, run_reasoner=False)
-    assert _outputs(project) == _outputs(full)
+    _assert_as_a_full_build(project, tmp_path)
 
 
 def test_an_edit_that_reaches_other_files_is_a_full_build(tmp_path):
@@ -100,10 +103,7 @@ def test_an_edit_that_reaches_other_files_is_a_full_build(tmp_path):
              "  - {id: gov-kp, aliases: [the North], quote: \"North Korea\"}")
     said, _ = _build(project, run_reasoner=False)
     assert not _rebuilt(said)
-    full = tmp_path / "full"
-    shutil.copytree(project, full, ignore=shutil.ignore_patterns("build"))
-    build(full, run_reasoner=False)
-    assert _outputs(project) == _outputs(full)
+    _assert_as_a_full_build(project, tmp_path)
 
 
 def test_an_edit_that_breaks_a_shape_fails_as_a_full_build_does(tmp_path):
@@ -128,10 +128,7 @@ def test_a_touched_export_is_rewritten_in_full(tmp_path):
     _replace(project / f"{ARTICLE}.yaml", "status: planned\n    date: \"around", "status: proposed\n    date: \"around")
     said, _ = _build(project, run_reasoner=False)
     assert not _rebuilt(said)
-    full = tmp_path / "full"
-    shutil.copytree(project, full, ignore=shutil.ignore_patterns("build"))
-    build(full, run_reasoner=False)
-    assert _outputs(project) == _outputs(full)
+    _assert_as_a_full_build(project, tmp_path)
 
 
 def test_a_build_with_nothing_changed_writes_the_same_outputs_from_the_store(tmp_path):

@@ -183,7 +183,6 @@ def build(project: Path, run_reasoner: bool = True, engine: Engine = Engine.AUTO
             jobs += [pool.submit(stage, build_dir / f"{EXPORT_NAME}.{fmt.extension}", export_to(fmt))
                      for fmt in ExportFormat]
             data = writing.result() if writing else None
-            kept = None if data is not None else kept
             for job in jobs:
                 job.result()
             report = reasoning.result() if reasoning else None

@@ -259,15 +259,9 @@ class _Builder:
                 self.flush(BATCH)
         self.flush()
         if graphs is None:
-            self.derived(summary_lines(d, self.corpus.reports_of(d.id), self.corpus.articles)
-                         for d in self.corpus.definitions.values())
+            add_derived(self.store, (summary_lines(d, self.corpus.reports_of(d.id), self.corpus.articles)
+                                     for d in self.corpus.definitions.values()))
         return KnowledgeBase(self.store, self.origins, self.corpus)
-
-    def derived(self, lines: Iterable[list[str]]) -> None:
-        """The derived graph, in sorted order: a rebuild that recomputes some facts' summaries
-        puts the graph back in the same order."""
-        self.store.load("".join(sorted(line for some in lines for line in some)),
-                        format=ox.RdfFormat.N_QUADS, lenient=True)
 
     def article(self, stem: str) -> None:
         article = self.corpus.articles[stem]
@@ -376,6 +370,12 @@ class _Builder:
         g.add(node, _T.dateAnchor, _date(d.anchor))
         g.add(node, _T.toldInTimeZone, _text(d.tz))
         g.add(node, _T.statedInTimeZone, _text(d.stated_in))
+
+
+def add_derived(store: ox.Store, lines: Iterable[list[str]]) -> None:
+    """Add the derived graph (summary_lines of each fact) to `store`, in sorted order: a rebuild
+    that derives some facts' summaries again puts the graph back in the same order."""
+    store.load("".join(sorted(line for some in lines for line in some)), format=ox.RdfFormat.N_QUADS, lenient=True)
 
 
 def _recency(report: Report, articles: dict[str, Article]) -> tuple:

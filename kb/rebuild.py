@@ -33,7 +33,7 @@ from kb import progress
 from kb.annotations import Corpus, CorpusIndex, reload_article
 from kb.dependencies import Delta, Dependencies, NotLocal, affected_keys, analyse, restrict
 from kb.export import ExportFormat, ExportLayout, graph_piece, previous_pieces, write_atomically, write_export
-from kb.graph import SUMMARISED, KnowledgeBase, build_graph_part, graph_iri, summary_lines
+from kb.graph import SUMMARISED, KnowledgeBase, add_derived, build_graph_part, graph_iri, summary_lines
 from kb.ordering import RowOrder, UnsupportedOrder
 from kb.queries import ResultTable, SavedQuery, csv_lines, run_sparql, sort_lists
 from kb.reason import ReasoningReport, reason, reasoning_scope
@@ -302,8 +302,7 @@ class _Change:
         self.replaced = {graph, derived}
         # the changed graphs as a full build adds them, so that their pieces come out the same
         self.pieces = self.part.store
-        self.pieces.load("".join(sorted(line for lines in self.derived.values() for line in lines)),
-                         format=ox.RdfFormat.N_QUADS, lenient=True)
+        add_derived(self.pieces, self.derived.values())
 
 
 def _parse(lines: list[str]) -> list[ox.Quad]:

@@ -31,9 +31,6 @@ from itertools import pairwise
 from typing import TypeVar
 
 import pyoxigraph as ox
-from rdflib.plugins.sparql.algebra import translateQuery
-from rdflib.plugins.sparql.parser import parseQuery
-from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Variable
 
 from kb.errors import TradeKBError
@@ -86,6 +83,9 @@ class RowOrder:
         Traceback (most recent call last):
         kb.ordering.UnsupportedOrder: ORDER BY ?b: the variable is not projected
         """
+        # imported here: a rebuild only merges rows, and need not import the parser (see kb.dependencies)
+        from rdflib.plugins.sparql.algebra import translateQuery
+        from rdflib.plugins.sparql.parser import parseQuery
         node = translateQuery(parseQuery(query_text)).algebra
         if node.name != "SelectQuery":
             raise UnsupportedOrder(f"a {node.name} has no rows to order")
@@ -144,6 +144,7 @@ class RowOrder:
 # --------------------------------------------------------------------------------------------
 
 def _condition(expr, variables: list[str], descending: bool) -> Condition:
+    from rdflib.plugins.sparql.parserutils import CompValue
     functions = []
     while isinstance(expr, CompValue) and expr.name.removeprefix("Builtin_") in _FUNCTIONS:
         functions.append(expr.name.removeprefix("Builtin_"))

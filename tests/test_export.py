@@ -15,8 +15,8 @@ from rdflib import Dataset, Graph
 from rdflib.compare import isomorphic
 
 from kb.annotations import load_corpus
-from kb.export import (PREFIX_IRIS, ExportFormat, ExportLayout, graph_piece, previous_pieces, serialize,
-                       write_atomically, write_export)
+from kb.export import (PREFIX_IRIS, ExportFormat, ExportLayout, graph_piece, previous_pieces, replace_file,
+                       serialize, write_atomically, write_export)
 from kb.graph import build_graph, graph_iri, load_ontology
 
 REPO = Path(__file__).resolve().parents[1]
@@ -179,4 +179,24 @@ def test_an_atomic_write_leaves_the_old_file_when_it_fails(tmp_path):
     assert target.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.ttl"]  # no temporary file left behind
     write_atomically(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.ttl"]
+
+
+def test_replacing_a_file_swaps_it_in_whole_and_leaves_the_old_one_to_delete(tmp_path):
+    target, new = tmp_path / "out.nq", tmp_path / ".out.nq.tmp"
+    target.write_bytes(b"old")
+    with open(target, "rb") as reader:  # a reader of the old file keeps reading the old file
+        new.write_bytes(b"new")
+        replace_file(new, target)
+        assert reader.read() == b"old"
+    assert target.read_bytes() == b"new"
+    assert not new.exists() or new.read_bytes() == b"old"  # exchanged (Linux), or renamed over
+    new.unlink(missing_ok=True)
+    fresh = tmp_path / ".other.tmp"
+    fresh.write_bytes(b"first")
+    replace_file(fresh, tmp_path / "other.nq")  # nothing to exchange with: a plain rename
+    assert (tmp_path / "other.nq").read_bytes() == b"first" and not fresh.exists()
+    with pytest.raises(FileNotFoundError):
+        replace_file(tmp_path / "missing", target)
     assert target.read_bytes() == b"new"

@@ -18,11 +18,15 @@ reports problems exactly as always.
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import io
 import json
 import os
 import pickle
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -75,8 +79,25 @@ class CachedQuery:
         return cls(query.name, query.text, query.lists, dependencies, order, lines[0], "", b"").with_rows(rows)
 
     def with_rows(self, rows: list[tuple[str, tuple, str]]) -> "CachedQuery":
-        return replace(self, csv=self.header + "".join(line for _, _, line in rows),
-                       rows=pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
+        pickled = io.BytesIO()
+        pickler = pickle.Pickler(pickled, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.fast = True  # no memo: rows of strings, numbers and tuples (0.18 s -> 0.03 s at 22k rows)
+        pickler.dump(rows)
+        return replace(self, csv=self.header + "".join(line for _, _, line in rows), rows=pickled.getvalue())
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off: a rebuild unpickles many objects and makes little
+    garbage, and the collector's passes over them took a good part of its time (reading the
+    state of a 1M KB: 0.63 s -> 0.17 s)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _rows(table: ResultTable, lines: list[str], key: str, order: RowOrder) -> list[tuple[str, tuple, str]]:
@@ -183,6 +204,7 @@ class Rebuilt:
     reasoning: ReasoningReport | None
 
 
+@_collector_paused()
 def rebuild(project: Path, disk: DiskStore, manifest: Manifest, inputs_files: dict[str, str],
             stage: Callable[[Path, Callable[[Path], object]], object], build_dir: Path, export_name: str,
             run_reasoner: bool) -> Rebuilt | None:

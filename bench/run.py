@@ -9,7 +9,8 @@ memory store, pySHACL with default options, rdflib's SPARQL engine and Turtle se
 same corpora; its runs stop at --timeout seconds and are then shown as "> timeout". Corpora come
 from bench/generate.py (seed --seed) and are kept in bench/.corpora between runs. Two more tables:
 the on-disk store beside the in-memory one, and a rebuild after an edit of one article
-(`tradekb build --store oxigraph` again) beside the whole build.
+(`tradekb build --store oxigraph` again) beside the whole build. A fixed reference workload, timed
+before and after, says how fast the machine was, so that runs can be compared.
 """
 
 from __future__ import annotations
@@ -151,6 +152,8 @@ def main() -> None:
     stores: dict[int, dict] = {size: {} for size in sizes}
     triples: dict[int, int] = {}
     rebuilt: dict[int, tuple[dict | None, dict | None]] = {}
+    say("reference")
+    reference = [median("reference", ROOT, args.repeats, args.timeout)]
     for size in sizes:
         corpus = BENCH / ".corpora" / f"{size}-{args.seed}"
         if not (corpus / "seeds").exists():  # in a child too, for the same reason as the snapshot below
@@ -185,7 +188,9 @@ def main() -> None:
         stores[size]["write the store"] = (None, median("store-write", corpus, args.repeats, args.timeout))
         say(f"{size}: rebuild")
         rebuilt[size] = rebuilds(corpus, args.repeats, args.timeout)
-    write(args, sizes, triples, results, stores, rebuilt)
+    say("reference")
+    reference.append(median("reference", ROOT, args.repeats, args.timeout))
+    write(args, sizes, triples, results, stores, rebuilt, reference)
 
 
 def exponent(t_small: float, t_large: float, n_small: int, n_large: int) -> str:
@@ -195,7 +200,7 @@ def exponent(t_small: float, t_large: float, n_small: int, n_large: int) -> str:
 
 
 def write(args, sizes: list[int], triples: dict[int, int], results: dict[int, dict], stores: dict[int, dict],
-          rebuilt: dict[int, tuple[dict | None, dict | None]]) -> None:
+          rebuilt: dict[int, tuple[dict | None, dict | None]], reference: list[dict | None]) -> None:
     lines = ["# Benchmark results", "",
              f"Written by `python bench/run.py {' '.join(sys.argv[1:])}` on {os.cpu_count()} cores. "
              f"Medians of {args.repeats} fresh processes ({args.baseline_repeats or args.repeats} for the "
@@ -207,7 +212,11 @@ def write(args, sizes: list[int], triples: dict[int, int], results: dict[int, di
              "ran out of time on a smaller corpus is not run on a larger one. Its `build` starts from the "
              "built graph, so it leaves out loading the annotations, and it is given "
              f"{TARGET_RATIO}× tradekb's build time: \"> N s\" there means tradekb is more than {TARGET_RATIO}× faster. "
-             f"Corpora: `bench/generate.py --seed {args.seed}`.",
+             f"Corpora: `bench/generate.py --seed {args.seed}`.", "",
+             "How fast the machine was: a fixed workload that no change to tradekb alters (`bench/stage.py "
+             f"reference`) took {fmt_time(reference[0], args.timeout)} before the run and "
+             f"{fmt_time(reference[-1], args.timeout)} after it: two runs' figures compare only as far as "
+             "these do.",
              "", "| stage | " + " | ".join(f"{triples[s]:,} triples: tradekb / baseline / ratio / peak MB" for s in sizes) + " |",
              "|---|" + "---|" * len(sizes)]
     for stage in STAGES:

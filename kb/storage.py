@@ -1,7 +1,7 @@
 """Where the knowledge base lives: built in memory each time, or kept in an on-disk Oxigraph store.
 
 `--store memory` (the default) builds the graph from the annotations for every command: at a
-million triples the saved queries run 3-9 times faster on the in-memory store than on the on-disk
+million triples the saved queries run 4-16 times faster on the in-memory store than on the on-disk
 one (bench/RESULTS.md). `--store oxigraph[:PATH]` keeps the built graph in an on-disk store with a
 manifest of what it was built from, so a later command whose inputs have not changed reopens it
 without parsing a single annotation; one whose inputs have changed rebuilds it.

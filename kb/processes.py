@@ -1,0 +1,33 @@
+"""Child processes that end with tradekb: a `kill -9` of tradekb must not leave HermiT's Java or an
+Oxigraph server running on its own.
+
+Linux's PR_SET_DEATHSIG has the kernel send the child SIGKILL when the thread that started it
+ends, however it ends. Elsewhere nothing is set (the child may then outlive a killed tradekb).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+
+_PR_SET_DEATHSIG = 1
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True) if sys.platform == "linux" else None
+
+
+def die_with_parent() -> None:
+    """A `preexec_fn` for subprocess.Popen: the child is killed when its parent thread ends.
+
+    Runs in the child between fork and exec, so it only calls into libc (loaded beforehand). A
+    parent that died before the call leaves the child with another parent: it then exits at once.
+    Note the signal follows the *thread* that started the child: start it from a thread that lives
+    as long as the child should (the main thread, or a worker that waits for it).
+    """
+    if _libc is None:
+        return
+    parent = os.getppid()
+    _libc.prctl(_PR_SET_DEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)

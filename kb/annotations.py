@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import pickle
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from datetime import date
@@ -20,7 +21,9 @@ from typing import Any, Callable
 
 from kb.dates import ResolvedDate, resolve_date, zone
 from kb.errors import AnnotationError, Location, Problem
-from kb.yamlfile import LineDict, MarkedYAMLError, load_yaml
+from kb.inputfiles import (ANNOTATION_LIMIT, ARTICLE_LIMIT, NOT_XML, InputFileError, as_lf, describe, line_column,
+                           read_text)
+from kb.yamlfile import LineDict, LineList, MarkedYAMLError, load_yaml
 
 REGISTRY = "registry.yaml"
 CONTEXT_CHARS = 32  # prefix/suffix length recorded in a TextQuoteSelector
@@ -282,12 +285,44 @@ def _line(node: Any, key: Any = None, fallback: int = 0) -> int:
     return getattr(node, "line", 0) or fallback
 
 
-def find_quote(text: str, spec: Any) -> Quote:
-    """Locate `spec` (a string or {exact, prefix, suffix, occurrence}) in `text`; ValueError says why not.
+class ArticleText:
+    """An article's text as stored, in which quotes are found. A line break in a quote (LF, CRLF
+    or CR) matches any line break in the text, so that saving an article with other line endings
+    changes no annotation; positions and the words recorded are those of the text as stored, in
+    code points (a CRLF counts two), so that the selectors apply to the file itself."""
+
+    def __init__(self, stored: str) -> None:
+        self.stored = stored
+        self.plain = as_lf(stored)
+        # the offsets in `plain` of the LFs that stand for a CRLF (one code point fewer each)
+        self._crlf = [m.start() - i for i, m in enumerate(re.finditer("\r\n", stored))] if "\r\n" in stored else []
+        self._found: dict[str, list[int]] = {}
+
+    def stored_offset(self, plain: int) -> int:
+        """The offset in the stored text of the code point at `plain` in the LF text."""
+        return plain + bisect_left(self._crlf, plain)
+
+    def occurrences(self, exact: str) -> list[int]:
+        """Every start of `exact` in the LF text, overlapping ones included ("ha ha" twice in "ha ha ha")."""
+        if exact not in self._found:
+            starts, i = [], self.plain.find(exact)
+            while i != -1:
+                starts.append(i)
+                i = self.plain.find(exact, i + 1)
+            self._found[exact] = starts
+        return self._found[exact]
+
+
+def find_quote(text: str | ArticleText, spec: Any) -> Quote:
+    r"""Locate `spec` (a string or {exact, prefix, suffix, occurrence}) in `text`; ValueError says why not.
 
     >>> find_quote("Kim said no. Kim said yes.", {"exact": "Kim said", "occurrence": 2}).start
     13
+    >>> q = find_quote("Kim said\r\nno.", "said\nno")  # the quote's LF matches the text's CRLF
+    >>> q.start, q.end, q.exact  # of the text as stored: the CRLF is two code points
+    (4, 12, 'said\r\nno')
     """
+    article = text if isinstance(text, ArticleText) else ArticleText(text)
     if isinstance(spec, str):
         spec = {"exact": spec}
     if not isinstance(spec, dict) or not isinstance(spec.get("exact"), str) or not spec["exact"]:
@@ -295,34 +330,26 @@ def find_quote(text: str, spec: Any) -> Quote:
     unknown = set(spec) - QUOTE_KEYS
     if unknown:
         raise ValueError(f"unknown quote key(s) {', '.join(sorted(map(str, unknown)))}; use {', '.join(sorted(QUOTE_KEYS))}")
-    exact, prefix, suffix = spec["exact"], spec.get("prefix") or "", spec.get("suffix") or ""
-    starts = _occurrences(text, exact)
+    exact, prefix, suffix = (as_lf(str(spec.get(key) or "")) for key in ("exact", "prefix", "suffix"))
+    plain = article.plain
+    starts = article.occurrences(exact)
     if not starts:
-        raise ValueError(f"quote not found in the article: \"{exact}\"{_near_miss(text, exact)}")
-    starts = [s for s in starts if text[max(0, s - len(prefix)):s] == prefix
-              and text[s + len(exact):s + len(exact) + len(suffix)] == suffix]
+        raise ValueError(f"quote not found in the article: \"{spec['exact']}\"{_near_miss(plain, exact)}")
+    starts = [s for s in starts if plain[max(0, s - len(prefix)):s] == prefix
+              and plain[s + len(exact):s + len(exact) + len(suffix)] == suffix]
     if not starts:
-        raise ValueError(f"quote \"{exact}\" is in the article, but not with the prefix/suffix given")
+        raise ValueError(f"quote \"{spec['exact']}\" is in the article, but not with the prefix/suffix given")
     occurrence = spec.get("occurrence")
     if occurrence is not None:
         if not isinstance(occurrence, int) or not 1 <= occurrence <= len(starts):
-            raise ValueError(f"quote \"{exact}\": occurrence must be 1..{len(starts)}, not {occurrence!r}")
+            raise ValueError(f"quote \"{spec['exact']}\": occurrence must be 1..{len(starts)}, not {occurrence!r}")
         starts = [starts[occurrence - 1]]
     if len(starts) > 1:
-        raise ValueError(f"quote \"{exact}\" is ambiguous: it occurs {len(starts)} times in the article; "
+        raise ValueError(f"quote \"{spec['exact']}\" is ambiguous: it occurs {len(starts)} times in the article; "
                          "add occurrence, prefix or suffix")
-    start = starts[0]
-    end = start + len(exact)
-    return Quote(exact, start, end, text[max(0, start - CONTEXT_CHARS):start], text[end:end + CONTEXT_CHARS])
-
-
-def _occurrences(text: str, exact: str) -> list[int]:
-    """Every start of `exact` in `text`, overlapping ones included ("ha ha" twice in "ha ha ha")."""
-    starts, i = [], text.find(exact)
-    while i != -1:
-        starts.append(i)
-        i = text.find(exact, i + 1)
-    return starts
+    stored = article.stored
+    start, end = article.stored_offset(starts[0]), article.stored_offset(starts[0] + len(exact))
+    return Quote(stored[start:end], start, end, stored[max(0, start - CONTEXT_CHARS):start], stored[end:end + CONTEXT_CHARS])
 
 
 def _near_miss(text: str, exact: str) -> str:
@@ -346,6 +373,12 @@ class _Loader:
         # (location, key, value, Ref, owner) checked once every definition is known
         self.pending_refs: list[tuple[Location, str, Any, Ref]] = []
         self.aliases: dict[str, list[tuple[str, Location]]] = {}
+        # by article stem; an article whose text could not be read has none, and its quotes go
+        # unchecked: its annotations are loaded all the same, so that other files find their ids
+        self.texts: dict[str, ArticleText] = {}
+        # Annotation files that could not be read or parsed: the ids they define are unknown, and
+        # saying so at every use in other files would bury the one line that matters.
+        self.unread: list[Path] = []
 
     # -- files -----------------------------------------------------------------------------
     def load(self) -> Corpus:
@@ -441,16 +474,26 @@ class _Loader:
                     claims={key: report.claims[key] for key in ("status", "mode") if key in report.claims}))
         return index
 
-    def _load_file(self, path: Path, text_path: Path | None) -> None:
+    def _read(self, path: Path, limit: int) -> str | None:
+        """The file's text, or None (the problem said) if it cannot be read."""
         try:
-            data = load_yaml(path.read_text(encoding="utf-8"))
+            return read_text(self.seeds.parent, path, limit)
+        except InputFileError as e:
+            self.out.problems += e.problems
+            return None
+
+    def _load_file(self, path: Path, text_path: Path | None) -> None:
+        text = self._read(path, ANNOTATION_LIMIT)
+        if text is None:
+            self.unread.append(path)
+            return
+        try:
+            data = load_yaml(text)
         except MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
-            line = mark.line + 1 if mark else 0
-            self.out.add(Location(path, line), f"broken YAML: {e.problem or e.context}")
-            return
-        except (OSError, UnicodeDecodeError) as e:
-            self.out.add(Location(path), f"cannot read: {e}")
+            where = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
+            self.out.add(where, f"broken YAML: {e.problem or e.context}")
+            self.unread.append(path)
             return
         if data is None:
             data = {}
@@ -477,14 +520,19 @@ class _Loader:
                 self._load_item(path, key, item, article, _line(data, key))
 
     def _load_article(self, path: Path, text_path: Path, data: dict) -> Article | None:
-        try:
-            text = text_path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            self.out.add(Location(text_path), f"cannot read the article: {e}")
-            return None
+        text = self._read(text_path, ARTICLE_LIMIT)
+        bad = NOT_XML.search(text) if text else None
+        if bad:
+            others = len(NOT_XML.findall(text)) - 1
+            self.out.add(Location(text_path, *line_column(text, bad.start())),
+                         f"character {describe(bad.group())} cannot be carried by RDF/XML (XML 1.0), which HermiT "
+                         f"reads: remove it" + (f" (and {others} more like it)" if others else ""))
+            text = None
+        if text is not None:
+            self.texts[text_path.stem] = ArticleText(text)
         header = data.get("article")
         where = Location(path, _line(data, "article", 1))
-        article = Article(text_path.stem, text, text_path, where)
+        article = Article(text_path.stem, text or "", text_path, where)
         if not isinstance(header, dict):
             self.out.add(where, "the file must start with an 'article:' mapping (title, published, timezone, ...)")
             return None
@@ -621,7 +669,7 @@ class _Loader:
             elif kind == DATE:
                 report.raw_dates[key] = (value, where)
             elif kind == IN_QUOTE:
-                if not isinstance(value, str) or not any(value in q.exact for q in quotes):
+                if article.stem in self.texts and (not isinstance(value, str) or not any(value in q.exact for q in quotes)):
                     self.out.add(where, f"{section} {fact}: {key} \"{value}\" is not inside the item's quote")
                 report.claims[key] = str(value)
             else:
@@ -634,11 +682,14 @@ class _Loader:
     def _quotes(self, article: Article, spec: Any, at: Location) -> list[Quote]:
         specs = spec if isinstance(spec, list) else [spec]
         quotes = []
-        for one in specs:
+        if article.stem not in self.texts:  # the article's text is unreadable: said once, for its file
+            return quotes
+        for n, one in enumerate(specs):
             try:
-                quotes.append(find_quote(article.text, one))
-            except ValueError as e:
-                self.out.add(at, f"{e} (in {article.text_path.name})")
+                quotes.append(find_quote(self.texts[article.stem], one))
+            except ValueError as e:  # a list's item has a line of its own
+                where = replace(at, line=spec.line_of(n)) if isinstance(spec, LineList) else at
+                self.out.add(where, f"{e} (in {article.text_path.name})")
         return quotes
 
     def _iso_date(self, value: Any, at: Location, what: str) -> date | None:
@@ -659,7 +710,8 @@ class _Loader:
             for target in values:
                 definition = self.definitions.get(target) if isinstance(target, str) else None
                 if definition is None:
-                    self.out.add(where, f"{what}: unknown id {target!r}")
+                    if not self.unread:  # else it may well be defined in a file that was not read
+                        self.out.add(where, f"{what}: unknown id {target!r}")
                 elif definition.section not in ref.sections:
                     wanted = " or ".join(_a(s.rstrip("s")) for s in ref.sections)
                     self.out.add(where, f"{what}: {target} is {_a(definition.section.rstrip('s'))}, not {wanted}")
@@ -677,8 +729,9 @@ class _Loader:
         for report in self.reports:
             definition = self.definitions.get(report.fact)
             if definition is None:
-                self.out.add(report.location, f"{report.section}: unknown id {report.fact!r} (define it here "
-                             "with its definition keys, or in registry.yaml)")
+                if not self.unread:
+                    self.out.add(report.location, f"{report.section}: unknown id {report.fact!r} (define it here "
+                                 "with its definition keys, or in registry.yaml)")
                 continue
             if definition.section != report.section:
                 self.out.add(report.location, f"{report.fact} is {_a(definition.section.rstrip('s'))}, "
@@ -714,7 +767,7 @@ class _Loader:
         if unknown:
             self.out.add(where, f"{what}: unknown date key(s) {', '.join(sorted(map(str, unknown)))}")
             return None
-        if not any(spec["expr"] in q.exact for q in report.quotes):
+        if article.stem in self.texts and not any(spec["expr"] in q.exact for q in report.quotes):
             self.out.add(where, f"{what}: the expression \"{spec['expr']}\" is not inside the item's quote")
         anchor = article.published
         if "anchor" in spec:

@@ -8,15 +8,19 @@ from pathlib import Path
 
 @dataclass(frozen=True, order=True)
 class Location:
-    """A place in an input file: the path and a 1-based line number (0 when unknown)."""
+    """A place in an input file: the path, a 1-based line number (0 when unknown) and, where the
+    line alone would leave a person searching (a control character, a bad byte), a 1-based column."""
 
     path: Path
     line: int = 0
+    column: int = 0
 
     def __str__(self) -> str:
         if not str(self.path) or str(self.path) == ".":
             return ""
-        return f"{self.path}:{self.line}" if self.line else str(self.path)
+        if not self.line:
+            return str(self.path)
+        return f"{self.path}:{self.line}:{self.column}" if self.column else f"{self.path}:{self.line}"
 
 
 @dataclass(frozen=True, order=True)

@@ -21,6 +21,7 @@ from typing import Callable
 import pyoxigraph as ox
 
 from kb.errors import Location, Problem, QueryError
+from kb.inputfiles import QUERY_LIMIT, InputFileError, as_lf, read_text
 from kb.terms import XSD_STRING
 from kb.yamlfile import YAMLError, load_yaml
 
@@ -101,9 +102,12 @@ def without_comments(text: str) -> str:
     return "\n".join(" " * len(line) if line.lstrip().startswith("#") else line for line in text.split("\n"))
 
 
-def read_query(path: Path) -> SavedQuery:
-    """Parse one saved query file; QueryError names the file and line of a bad header."""
-    text = path.read_text(encoding="utf-8")
+def read_query(path: Path, project: Path) -> SavedQuery:
+    """Parse one saved query file of `project`; QueryError names the file and line of a bad header."""
+    try:
+        text = as_lf(read_text(project, path, QUERY_LIMIT))
+    except InputFileError as e:
+        raise QueryError(e.problems) from None
     header_lines = []
     for line in text.split("\n"):
         m = HEADER.match(line)
@@ -137,7 +141,7 @@ def catalogue(project: Path) -> dict[str, SavedQuery]:
     queries, problems = {}, []
     for path in sorted(folder.glob("*.rq")):
         try:
-            queries[path.stem] = read_query(path)
+            queries[path.stem] = read_query(path, project)
         except QueryError as e:
             problems += e.problems
     if problems:

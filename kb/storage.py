@@ -29,6 +29,7 @@ import pyoxigraph as ox
 import kb
 from kb import progress
 from kb.errors import Location, TradeKBError
+from kb.inputfiles import inside
 
 DEFAULT_LOCATION = Path("build") / "store"
 MANIFEST = "manifest.json"
@@ -65,24 +66,35 @@ MEMORY = StoreChoice()
 
 def files_digest(project: Path, names: tuple[str, ...], known: dict[Path, str] | None = None) -> str:
     """A hash of the files (and directory trees) `names` under the project, and of tradekb's code:
-    of each file's name and SHA-256 (given in `known`, for files hashed already)."""
+    of each file's name and SHA-256 (given in `known`, for files hashed already). A file that
+    leads outside the project is refused, not read (kb.inputfiles)."""
     digest = hashlib.sha256()
     files = []
     for name in names:
         path = Path(project) / name
         files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for path in files:
+        inside(project, path)
     files += sorted(Path(kb.__file__).parent.glob("*.py"))
     for path in files:
         name = str(path.relative_to(project) if path.is_relative_to(project) else path.name)
-        content = (known or {}).get(path) or hashlib.sha256(path.read_bytes() if path.is_file() else b"").hexdigest()
+        content = (known or {}).get(path) or (_sha256(path) if path.is_file() else hashlib.sha256().hexdigest())
         digest.update(f"{name}\0{content}\0".encode())
     return digest.hexdigest()
 
 
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as file:  # in pieces: a large file in seeds/ must not be read whole
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
 def file_digests(folder: Path) -> dict[Path, str]:
-    """The SHA-256 of each file directly in `folder`."""
-    return {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(Path(folder).iterdir())
-            if path.is_file()}
+    """The SHA-256 of each file directly in `folder`, a directory of the project (its seeds/):
+    a file that leads outside the project is refused, not read (kb.inputfiles)."""
+    files = [path for path in sorted(Path(folder).iterdir()) if path.is_file()]
+    for path in files:
+        inside(Path(folder).parent, path)
+    return {path: _sha256(path) for path in files}
 
 
 def inputs_digest(project: Path, seeds: dict[Path, str] | None = None) -> str:

@@ -4,6 +4,13 @@ The annotation files are written by people, so every problem must name its line;
 thousands of files must load fast, which a pure-Python parser does not. Scalars follow YAML 1.2's
 core schema where it matters to people: only true/false are booleans ("no" stays text), and dates
 stay text so that a bad date is reported with its line instead of failing inside the parser.
+
+What a person does not need in an annotation, and an attacker could use, is refused with its
+line and column rather than left to fail deep inside (a traceback, or all the memory there is):
+aliases (`*name`: ten lines of them expand to a billion items, or refer to themselves), nesting
+deeper than MAX_DEPTH (Python's recursion would give out), characters YAML forbids (NUL, DEL,
+even in a comment) and values XML 1.0 cannot carry (a NUL written as an escape), and values
+longer than MAX_VALUE. The file's size is bounded where it is read (kb.inputfiles).
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from kb.inputfiles import NOT_XML, MIB, describe, line_column
+
 try:
     _Loader = yaml.CSafeLoader
 except AttributeError:  # PyYAML built without libyaml: same results, slower
@@ -19,6 +28,8 @@ except AttributeError:  # PyYAML built without libyaml: same results, slower
 
 YAMLError = yaml.YAMLError
 MarkedYAMLError = yaml.MarkedYAMLError
+MAX_DEPTH = 32  # annotations nest 5 deep; Python's recursion gives out near 500
+MAX_VALUE = MIB  # characters in one value (an article's words are quoted a sentence at a time)
 
 
 class LineDict(dict):
@@ -32,17 +43,27 @@ class LineDict(dict):
 
 
 class LineList(list):
-    """A sequence that knows its line (1-based)."""
+    """A sequence that knows its line and the line of each of its items (1-based)."""
 
     line: int = 0
+    item_lines: list
+
+    def line_of(self, index: int) -> int:
+        return self.item_lines[index]
 
 
 class DuplicateKeyError(MarkedYAMLError):
     """The same key twice in one mapping: YAML forbids it, and PyYAML would keep the last silently."""
 
 
-def _scalar(node: yaml.ScalarNode) -> Any:
+def _scalar(node: yaml.ScalarNode, escapes: bool) -> Any:
     tag, value = node.tag, node.value
+    if len(value) > MAX_VALUE:
+        raise MarkedYAMLError(problem=f"a value longer than {MAX_VALUE:,} characters", problem_mark=node.start_mark)
+    bad = NOT_XML.search(value) if escapes else None  # only an escape ("\0") can write one
+    if bad:
+        raise MarkedYAMLError(problem=f"character {describe(bad.group())} in a value: RDF/XML (XML 1.0) "
+                                      "cannot carry it", problem_mark=node.start_mark)
     if tag.endswith(":null"):
         return None
     if tag.endswith(":bool"):
@@ -61,28 +82,50 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     return value
 
 
-def _convert(node: yaml.Node) -> Any:
+def _convert(node: yaml.Node, escapes: bool, depth: int = 0) -> Any:
+    if depth > MAX_DEPTH:
+        raise MarkedYAMLError(problem=f"nested more than {MAX_DEPTH} deep", problem_mark=node.start_mark)
     if isinstance(node, yaml.MappingNode):
         out = LineDict()
         out.line = node.start_mark.line + 1
         out.key_lines = {}
         for key_node, value_node in node.value:
-            key = _convert(key_node)
+            key = _convert(key_node, escapes, depth + 1)
             if isinstance(key, (dict, list)):
                 raise MarkedYAMLError(problem="a mapping key must be a plain value", problem_mark=key_node.start_mark)
             if key in out.key_lines:
                 raise DuplicateKeyError(problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark)
             out.key_lines[key] = key_node.start_mark.line + 1
-            out[key] = _convert(value_node)
+            out[key] = _convert(value_node, escapes, depth + 1)
         return out
     if isinstance(node, yaml.SequenceNode):
-        out = LineList(_convert(item) for item in node.value)
+        out = LineList(_convert(item, escapes, depth + 1) for item in node.value)
         out.line = node.start_mark.line + 1
+        out.item_lines = [item.start_mark.line + 1 for item in node.value]
         return out
-    return _scalar(node)
+    return _scalar(node, escapes)
+
+
+def _mark(text: str, index: int) -> yaml.Mark:
+    line, column = line_column(text, index)
+    return yaml.Mark("<text>", index, line - 1, column - 1, None, None)
 
 
 def load_yaml(text: str) -> Any:
-    """Parse one YAML document into LineDict / LineList / plain scalars (MarkedYAMLError if broken)."""
-    node = yaml.compose(text, Loader=_Loader)
-    return None if node is None else _convert(node)
+    """Parse one YAML document into LineDict / LineList / plain scalars; MarkedYAMLError, with the
+    line and column, if it is broken or holds what the module docstring says is refused."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.reader.ReaderError as e:
+        # The first unacceptable character: its first occurrence (libyaml gives a byte offset).
+        bad = chr(e.character) if isinstance(e.character, int) else e.character
+        raise MarkedYAMLError(problem=f"character {describe(bad)} is not allowed in YAML, not even in a comment",
+                              problem_mark=_mark(text, text.index(bad))) from None
+    if node is None:
+        return None
+    if "*" in text:  # an alias is written *name; the composer has made it the very node it names
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.AliasEvent):
+                raise MarkedYAMLError(problem=f"an alias (*{event.anchor}): write the value out instead",
+                                      problem_mark=event.start_mark)
+    return _convert(node, "\\" in text)

@@ -190,7 +190,7 @@ def test_a_bad_header_names_the_file(tmp_path):
     bad = tmp_path / "bad.rq"
     bad.write_text("#+ summary: one: two\nSELECT * WHERE { ?s ?p ?o }\n", encoding="utf-8")
     with pytest.raises(QueryError) as e:
-        read_query(bad)
+        read_query(bad, tmp_path)
     assert str(e.value).startswith(f"{bad}:1: bad #+ header")
 
 
@@ -199,7 +199,7 @@ def test_a_parameter_class_must_be_an_iri(tmp_path):
     bad.write_text("#+ summary: s\n#+ params:\n#+   - {name: actor, class: not an iri}\n"
                    "SELECT ?actor WHERE { ?actor ?p ?o }\n", encoding="utf-8")
     with pytest.raises(QueryError) as e:
-        read_query(bad)
+        read_query(bad, tmp_path)
     assert str(e.value).startswith(f"{bad}:1: #+ params actor: class 'not an iri' is not an IRI")
 
 

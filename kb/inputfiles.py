@@ -1,0 +1,103 @@
+"""Reading the project's own files: only inside the project, of bounded size, and as stored.
+
+What tradekb reads from seeds/, ontology/ and queries/ can end up in exports that get published,
+so a path that leads outside the project directory (`seeds/999_passwd.txt -> /etc/passwd`) is
+refused wherever tradekb would read it, never followed: only paths the user names (`-C DIR`,
+`--store oxigraph:PATH`, `-o FILE`) may lie elsewhere. A symbolic link that stays inside the
+project is followed, since it reads nothing the project does not already hold.
+
+A text is decoded as strict UTF-8 without newline translation, so that offsets count the code
+points of the file as stored (a CRLF is two), and a problem names the line and column.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+
+from kb.errors import Location, Problem, TradeKBError
+
+MIB = 1 << 20
+# The largest files read. An article is a news story (the seeds' are 2-20 KB); an annotation file
+# grows with the corpus only for registry.yaml (1 MB at a million triples). The article limit also
+# keeps its text, escaped, under the 16 MiB that Oxigraph's parser takes in one literal.
+ARTICLE_LIMIT = 4 * MIB
+ANNOTATION_LIMIT = 16 * MIB
+QUERY_LIMIT = 1 * MIB
+ONTOLOGY_LIMIT = 16 * MIB
+
+# What XML 1.0 cannot carry (its Char production): RDF/XML, which HermiT reads, would be malformed.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+class InputFileError(TradeKBError):
+    """A project file cannot be read: outside the project, not a regular file, too large, not UTF-8."""
+
+
+def line_column(text: str, index: int) -> tuple[int, int]:
+    """The 1-based line and column (in code points) of `text[index]`; CRLF, CR and LF each end a line.
+
+    >>> line_column("ab\\r\\ncd\\re", 7)
+    (3, 1)
+    """
+    before = text[:index]
+    line = 1 + before.count("\n") + before.count("\r") - before.count("\r\n")
+    return line, index - max(before.rfind("\n"), before.rfind("\r"))
+
+
+def as_lf(text: str) -> str:
+    """`text` with every line break (CRLF, CR or LF) written LF, as Python's text mode reads it."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def inside(project: Path, path: Path) -> Path:
+    """`path` with every symbolic link resolved, if that is inside `project`; else InputFileError."""
+    root, target = Path(project).resolve(), Path(path).resolve()
+    if not target.is_relative_to(root):
+        raise InputFileError([Problem(Location(Path(path)), f"leads to {target}, outside the project {root}; "
+                                      "tradekb reads no file outside the project directory (copy it in)")])
+    return target
+
+
+def read_bytes(project: Path, path: Path, limit: int) -> bytes:
+    """The content of the regular file `path` inside `project`, at most `limit` bytes (else
+    InputFileError): a FIFO or a device would block or never end, a huge file fill the memory."""
+    target = inside(project, path)
+
+    def refuse(message: str) -> InputFileError:
+        return InputFileError([Problem(Location(Path(path)), message)])
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as e:
+        raise refuse(f"cannot read: {e.strerror}") from None
+    with os.fdopen(fd, "rb") as file:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise refuse("not a regular file" + (" but a directory" if stat.S_ISDIR(mode) else ""))
+        try:
+            data = file.read(limit + 1)
+        except OSError as e:
+            raise refuse(f"cannot read: {e.strerror}") from None
+    if len(data) > limit:
+        raise refuse(f"larger than the {limit // MIB} MiB tradekb reads in one such file")
+    return data
+
+
+def read_text(project: Path, path: Path, limit: int) -> str:
+    """The UTF-8 text of `path` (read_bytes), line breaks as stored; InputFileError names the line
+    and column of the first byte that is not UTF-8."""
+    data = read_bytes(project, path, limit)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        good = data[:e.start].decode("utf-8")
+        line, column = line_column(good, len(good))
+        raise InputFileError([Problem(Location(Path(path), line, column),
+                                      f"not UTF-8: byte 0x{data[e.start]:02x} ({e.reason}); save the file as UTF-8")]) from None
+
+
+def describe(character: str) -> str:
+    """U+0000 and the like, as a person can look it up."""
+    return f"U+{ord(character):04X}"

@@ -21,8 +21,8 @@ from typing import Any, Callable
 
 from kb.dates import ResolvedDate, resolve_date, zone
 from kb.errors import AnnotationError, Location, Problem
-from kb.inputfiles import (ANNOTATION_LIMIT, ARTICLE_LIMIT, NOT_XML, InputFileError, as_lf, describe, line_column,
-                           read_text)
+from kb.inputfiles import (ANNOTATION_LIMIT, ARTICLE_LIMIT, NOT_XML, InputFileError, ProjectFiles, as_lf, describe,
+                           line_column)
 from kb.yamlfile import LineDict, LineList, MarkedYAMLError, load_yaml
 
 REGISTRY = "registry.yaml"
@@ -296,21 +296,18 @@ class ArticleText:
         self.plain = as_lf(stored)
         # the offsets in `plain` of the LFs that stand for a CRLF (one code point fewer each)
         self._crlf = [m.start() - i for i, m in enumerate(re.finditer("\r\n", stored))] if "\r\n" in stored else []
-        self._found: dict[str, list[int]] = {}
 
     def stored_offset(self, plain: int) -> int:
         """The offset in the stored text of the code point at `plain` in the LF text."""
-        return plain + bisect_left(self._crlf, plain)
+        return plain + bisect_left(self._crlf, plain) if self._crlf else plain
 
     def occurrences(self, exact: str) -> list[int]:
         """Every start of `exact` in the LF text, overlapping ones included ("ha ha" twice in "ha ha ha")."""
-        if exact not in self._found:
-            starts, i = [], self.plain.find(exact)
-            while i != -1:
-                starts.append(i)
-                i = self.plain.find(exact, i + 1)
-            self._found[exact] = starts
-        return self._found[exact]
+        starts, i = [], self.plain.find(exact)
+        while i != -1:
+            starts.append(i)
+            i = self.plain.find(exact, i + 1)
+        return starts
 
 
 def find_quote(text: str | ArticleText, spec: Any) -> Quote:
@@ -330,7 +327,9 @@ def find_quote(text: str | ArticleText, spec: Any) -> Quote:
     unknown = set(spec) - QUOTE_KEYS
     if unknown:
         raise ValueError(f"unknown quote key(s) {', '.join(sorted(map(str, unknown)))}; use {', '.join(sorted(QUOTE_KEYS))}")
-    exact, prefix, suffix = (as_lf(str(spec.get(key) or "")) for key in ("exact", "prefix", "suffix"))
+    exact, prefix, suffix = spec["exact"], str(spec.get("prefix") or ""), str(spec.get("suffix") or "")
+    if "\r" in exact or "\r" in prefix or "\r" in suffix:
+        exact, prefix, suffix = as_lf(exact), as_lf(prefix), as_lf(suffix)
     plain = article.plain
     starts = article.occurrences(exact)
     if not starts:
@@ -365,6 +364,7 @@ class _Loader:
 
     def __init__(self, seeds: Path) -> None:
         self.seeds = seeds
+        self.files = ProjectFiles(seeds.parent)
         self.out = _Collector()
         self.articles: dict[str, Article] = {}
         self.definitions: dict[str, Definition] = {}
@@ -477,7 +477,7 @@ class _Loader:
     def _read(self, path: Path, limit: int) -> str | None:
         """The file's text, or None (the problem said) if it cannot be read."""
         try:
-            return read_text(self.seeds.parent, path, limit)
+            return self.files.read_text(path, limit)
         except InputFileError as e:
             self.out.problems += e.problems
             return None

@@ -52,50 +52,68 @@ def as_lf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
-def inside(project: Path, path: Path) -> Path:
-    """`path` with every symbolic link resolved, if that is inside `project`; else InputFileError."""
-    root, target = Path(project).resolve(), Path(path).resolve()
-    if not target.is_relative_to(root):
-        raise InputFileError([Problem(Location(Path(path)), f"leads to {target}, outside the project {root}; "
-                                      "tradekb reads no file outside the project directory (copy it in)")])
-    return target
+class ProjectFiles:
+    """The files of one project, read by the rules above. Each directory's real path is worked out
+    once per instance (one load of a corpus reads thousands of files from the same one), then a
+    file costs one lstat unless it is itself a symbolic link."""
 
+    def __init__(self, project: Path) -> None:
+        self.root = os.path.realpath(project)
+        self._directories: dict[str, str] = {}
 
-def read_bytes(project: Path, path: Path, limit: int) -> bytes:
-    """The content of the regular file `path` inside `project`, at most `limit` bytes (else
-    InputFileError): a FIFO or a device would block or never end, a huge file fill the memory."""
-    target = inside(project, path)
+    def inside(self, path: Path) -> str:
+        """`path` with every symbolic link resolved, if that is inside the project; else InputFileError."""
+        parent, name = os.path.split(os.fspath(path))
+        directory = self._directories.get(parent)
+        if directory is None:
+            directory = self._directories[parent] = os.path.realpath(parent)
+        target = os.path.realpath(path) if os.path.islink(path) else os.path.join(directory, name)
+        if not (target + os.sep).startswith(self.root + os.sep):
+            raise InputFileError([Problem(Location(Path(path)), f"leads to {target}, outside the project {self.root}; "
+                                          "tradekb reads no file outside the project directory (copy it in)")])
+        return target
 
-    def refuse(message: str) -> InputFileError:
-        return InputFileError([Problem(Location(Path(path)), message)])
-    try:
-        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as e:
-        raise refuse(f"cannot read: {e.strerror}") from None
-    with os.fdopen(fd, "rb") as file:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise refuse("not a regular file" + (" but a directory" if stat.S_ISDIR(mode) else ""))
+    def read_bytes(self, path: Path, limit: int) -> bytes:
+        """The content of the regular file `path` inside the project, at most `limit` bytes (else
+        InputFileError): a FIFO or a device would block or never end, a huge file fill the memory."""
+        target = self.inside(path)
+
+        def refuse(message: str) -> InputFileError:
+            return InputFileError([Problem(Location(Path(path)), message)])
         try:
-            data = file.read(limit + 1)
+            fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK)
         except OSError as e:
             raise refuse(f"cannot read: {e.strerror}") from None
-    if len(data) > limit:
-        raise refuse(f"larger than the {limit // MIB} MiB tradekb reads in one such file")
-    return data
+        with os.fdopen(fd, "rb") as file:
+            status = os.fstat(fd)
+            if not stat.S_ISREG(status.st_mode):
+                raise refuse("not a regular file" + (" but a directory" if stat.S_ISDIR(status.st_mode) else ""))
+            try:  # as much as it holds (a buffer of `limit` bytes each time would cost more than the
+                data = file.read(min(status.st_size, limit) + 1)  # reading), and if it grew meanwhile,
+                if len(data) > status.st_size:  # up to the limit
+                    data += file.read(limit + 1 - len(data))
+            except OSError as e:
+                raise refuse(f"cannot read: {e.strerror}") from None
+        if len(data) > limit:
+            raise refuse(f"larger than the {limit // MIB} MiB tradekb reads in one such file")
+        return data
+
+    def read_text(self, path: Path, limit: int) -> str:
+        """The UTF-8 text of `path` (read_bytes), line breaks as stored; InputFileError names the
+        line and column of the first byte that is not UTF-8."""
+        data = self.read_bytes(path, limit)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            good = data[:e.start].decode("utf-8")
+            line, column = line_column(good, len(good))
+            raise InputFileError([Problem(Location(Path(path), line, column), f"not UTF-8: byte 0x{data[e.start]:02x} "
+                                          f"({e.reason}); save the file as UTF-8")]) from None
 
 
 def read_text(project: Path, path: Path, limit: int) -> str:
-    """The UTF-8 text of `path` (read_bytes), line breaks as stored; InputFileError names the line
-    and column of the first byte that is not UTF-8."""
-    data = read_bytes(project, path, limit)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        good = data[:e.start].decode("utf-8")
-        line, column = line_column(good, len(good))
-        raise InputFileError([Problem(Location(Path(path), line, column),
-                                      f"not UTF-8: byte 0x{data[e.start]:02x} ({e.reason}); save the file as UTF-8")]) from None
+    """ProjectFiles.read_text, for one file."""
+    return ProjectFiles(project).read_text(path, limit)
 
 
 def describe(character: str) -> str:

@@ -29,7 +29,7 @@ import pyoxigraph as ox
 import kb
 from kb import progress
 from kb.errors import Location, TradeKBError
-from kb.inputfiles import inside
+from kb.inputfiles import ProjectFiles
 
 DEFAULT_LOCATION = Path("build") / "store"
 MANIFEST = "manifest.json"
@@ -73,8 +73,9 @@ def files_digest(project: Path, names: tuple[str, ...], known: dict[Path, str] |
     for name in names:
         path = Path(project) / name
         files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    project_files = ProjectFiles(project)
     for path in files:
-        inside(project, path)
+        project_files.inside(path)
     files += sorted(Path(kb.__file__).parent.glob("*.py"))
     for path in files:
         name = str(path.relative_to(project) if path.is_relative_to(project) else path.name)
@@ -92,8 +93,9 @@ def file_digests(folder: Path) -> dict[Path, str]:
     """The SHA-256 of each file directly in `folder`, a directory of the project (its seeds/):
     a file that leads outside the project is refused, not read (kb.inputfiles)."""
     files = [path for path in sorted(Path(folder).iterdir()) if path.is_file()]
+    project_files = ProjectFiles(Path(folder).parent)
     for path in files:
-        inside(Path(folder).parent, path)
+        project_files.inside(path)
     return {path: _sha256(path) for path in files}
 
 

@@ -56,14 +56,21 @@ class DuplicateKeyError(MarkedYAMLError):
     """The same key twice in one mapping: YAML forbids it, and PyYAML would keep the last silently."""
 
 
-def _scalar(node: yaml.ScalarNode, escapes: bool) -> Any:
-    tag, value = node.tag, node.value
-    if len(value) > MAX_VALUE:
+def _check(node: yaml.ScalarNode) -> None:
+    """Refuse a value too long, or one with a character XML 1.0 cannot carry (written as an escape,
+    "\\0": libyaml has refused those in the text itself)."""
+    if len(node.value) > MAX_VALUE:
         raise MarkedYAMLError(problem=f"a value longer than {MAX_VALUE:,} characters", problem_mark=node.start_mark)
-    bad = NOT_XML.search(value) if escapes else None  # only an escape ("\0") can write one
+    bad = NOT_XML.search(node.value)
     if bad:
         raise MarkedYAMLError(problem=f"character {describe(bad.group())} in a value: RDF/XML (XML 1.0) "
                                       "cannot carry it", problem_mark=node.start_mark)
+
+
+def _scalar(node: yaml.ScalarNode, check: bool) -> Any:
+    if check:
+        _check(node)
+    tag, value = node.tag, node.value
     if tag.endswith(":null"):
         return None
     if tag.endswith(":bool"):
@@ -82,28 +89,30 @@ def _scalar(node: yaml.ScalarNode, escapes: bool) -> Any:
     return value
 
 
-def _convert(node: yaml.Node, escapes: bool, depth: int = 0) -> Any:
-    if depth > MAX_DEPTH:
+def _convert(node: yaml.Node, check: bool, depth: int = 0) -> Any:
+    """`check`: whether the values need _check (see load_yaml)."""
+    if isinstance(node, yaml.ScalarNode):
+        return _scalar(node, check)
+    if depth == MAX_DEPTH:
         raise MarkedYAMLError(problem=f"nested more than {MAX_DEPTH} deep", problem_mark=node.start_mark)
+    depth += 1
     if isinstance(node, yaml.MappingNode):
         out = LineDict()
         out.line = node.start_mark.line + 1
         out.key_lines = {}
         for key_node, value_node in node.value:
-            key = _convert(key_node, escapes, depth + 1)
+            key = _convert(key_node, check, depth)
             if isinstance(key, (dict, list)):
                 raise MarkedYAMLError(problem="a mapping key must be a plain value", problem_mark=key_node.start_mark)
             if key in out.key_lines:
                 raise DuplicateKeyError(problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark)
             out.key_lines[key] = key_node.start_mark.line + 1
-            out[key] = _convert(value_node, escapes, depth + 1)
+            out[key] = _convert(value_node, check, depth)
         return out
-    if isinstance(node, yaml.SequenceNode):
-        out = LineList(_convert(item, escapes, depth + 1) for item in node.value)
-        out.line = node.start_mark.line + 1
-        out.item_lines = [item.start_mark.line + 1 for item in node.value]
-        return out
-    return _scalar(node, escapes)
+    out = LineList([_convert(item, check, depth) for item in node.value])
+    out.line = node.start_mark.line + 1
+    out.item_lines = [item.start_mark.line + 1 for item in node.value]
+    return out
 
 
 def _mark(text: str, index: int) -> yaml.Mark:
@@ -128,4 +137,5 @@ def load_yaml(text: str) -> Any:
             if isinstance(event, yaml.AliasEvent):
                 raise MarkedYAMLError(problem=f"an alias (*{event.anchor}): write the value out instead",
                                       problem_mark=event.start_mark)
-    return _convert(node, "\\" in text)
+    # Only a file this long can hold a value too long, and only an escape a character XML forbids.
+    return _convert(node, len(text) > MAX_VALUE or "\\" in text)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import shutil
+
 import pytest
 from rdflib import Literal, URIRef
 
@@ -15,6 +17,8 @@ from kb.annotations import find_quote, load_corpus
 from kb.errors import AnnotationError, Problem
 from kb.graph import OA, TKB, KBID, graph_iri
 from kb.pipeline import load_knowledge_base
+
+REPO = Path(__file__).resolve().parent.parent
 
 CONSTRUCTIVE = "We asked Washington to play a constructive role"
 INTEGER = URIRef("http://www.w3.org/2001/XMLSchema#integer")
@@ -141,6 +145,62 @@ def test_selectors_in_the_graph(mini_project):
     assert str(g.value(by_quote, OA.exact)) == CONSTRUCTIVE
     assert str(g.value(by_quote, OA.prefix)) == text[start - 32:start]
     assert g.value(span, OA.hasSource) == URIRef(f"{KBID}article/a01_mini")
+
+
+# -- line endings: offsets count the code points of the file as stored --------------------------------
+
+SELECTORS = """
+PREFIX oa: <http://www.w3.org/ns/oa#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+SELECT ?stem ?exact ?prefix ?suffix ?start ?end WHERE {
+  ?span oa:hasSource ?article ; oa:hasSelector ?quote, ?position .
+  ?article dcterms:identifier ?stem .
+  ?quote a oa:TextQuoteSelector ; oa:exact ?exact ; oa:prefix ?prefix ; oa:suffix ?suffix .
+  ?position a oa:TextPositionSelector ; oa:start ?start ; oa:end ?end .
+}"""
+
+
+def with_line_breaks(project: Path, newline: str) -> None:
+    """Save every article and annotation file of `project` with `newline` for a line break."""
+    for path in seeds(project).iterdir():
+        text = path.read_bytes().decode("utf-8").replace("\r\n", "\n")
+        path.write_bytes(text.replace("\n", newline).encode("utf-8"))
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
+def test_every_seed_selector_applies_to_the_file_as_stored(tmp_path, newline):
+    """Every position selector of the seed articles, saved with LF, CRLF or CR line breaks, picks
+    out of the file's code points as stored exactly its quote, prefix and suffix (an article read
+    with newline translation had 59 of 528 wrong once saved with CRLF)."""
+    project = tmp_path / "project"
+    for part in ("seeds", "ontology"):
+        shutil.copytree(REPO / part, project / part)
+    with_line_breaks(project, newline)
+    kb = load_knowledge_base(project)
+    stored = {path.stem: path.read_bytes().decode("utf-8") for path in seeds(project).glob("*.txt")}
+    for text in stored.values():  # every line break is `newline`
+        assert newline in text and not set(text.replace(newline, "")) & {"\r", "\n"}
+    rows = list(kb.store.query(SELECTORS, use_default_graph_as_union=True))
+    assert len(rows) == 528
+    for row in rows:
+        text, start, end = stored[row["stem"].value], int(row["start"].value), int(row["end"].value)
+        assert text[start:end] == row["exact"].value
+        assert text[max(0, start - 32):start] == row["prefix"].value
+        assert text[end:end + 32] == row["suffix"].value
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
+def test_a_quote_across_a_line_break_matches_any_line_break(mini_project, newline):
+    """A quote written with a line break ("\\n" in YAML) is found whatever the article's line
+    endings, and its selector gives the words as stored (a CRLF is two code points)."""
+    edit(mini_project, "a01_mini.yaml", 'quote: "Tokyo denied that the curbs were retaliation"',
+         'quote: "were retaliation.\\n\\nBy Hanbit Daily"')
+    with_line_breaks(mini_project, newline)
+    corpus = load_corpus(mini_project)
+    [quote] = report(corpus, "a01_mini", "jp-retaliation-denial").quotes
+    text = (seeds(mini_project) / "a01_mini.txt").read_bytes().decode("utf-8")
+    assert quote.exact == f"were retaliation.{newline * 2}By Hanbit Daily"
+    assert text[quote.start:quote.end] == quote.exact
 
 
 def test_find_quote_prefix_suffix_and_occurrence():

@@ -84,10 +84,11 @@ class ProjectFiles:
             fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK)
         except OSError as e:
             raise refuse(f"cannot read: {e.strerror}") from None
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            os.close(fd)
+            raise refuse("not a regular file" + (" but a directory" if stat.S_ISDIR(status.st_mode) else ""))
         with os.fdopen(fd, "rb") as file:
-            status = os.fstat(fd)
-            if not stat.S_ISREG(status.st_mode):
-                raise refuse("not a regular file" + (" but a directory" if stat.S_ISDIR(status.st_mode) else ""))
             try:  # as much as it holds (a buffer of `limit` bytes each time would cost more than the
                 data = file.read(min(status.st_size, limit) + 1)  # reading), and if it grew meanwhile,
                 if len(data) > status.st_size:  # up to the limit

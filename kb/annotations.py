@@ -296,18 +296,31 @@ class ArticleText:
         self.plain = as_lf(stored)
         # the offsets in `plain` of the LFs that stand for a CRLF (one code point fewer each)
         self._crlf = [m.start() - i for i, m in enumerate(re.finditer("\r\n", stored))] if "\r\n" in stored else []
+        self._starts: dict[tuple[str, str, str], list[int]] = {}
 
     def stored_offset(self, plain: int) -> int:
         """The offset in the stored text of the code point at `plain` in the LF text."""
         return plain + bisect_left(self._crlf, plain) if self._crlf else plain
 
-    def occurrences(self, exact: str) -> list[int]:
-        """Every start of `exact` in the LF text, overlapping ones included ("ha ha" twice in "ha ha ha")."""
-        starts, i = [], self.plain.find(exact)
-        while i != -1:
-            starts.append(i)
-            i = self.plain.find(exact, i + 1)
-        return starts
+    def starts(self, exact: str, prefix: str = "", suffix: str = "") -> list[int]:
+        """Every start of `exact` in the LF text that `prefix` precedes and `suffix` follows,
+        overlapping ones included ("ha ha" twice in "ha ha ha"). Remembered: a file that gives one
+        frequent quote a million times must not search for it a million times."""
+        key = (exact, prefix, suffix)
+        found = self._starts.get(key)
+        if found is None:
+            plain, found, i = self.plain, [], self.plain.find(exact)
+            while i != -1:
+                if plain[max(0, i - len(prefix)):i] == prefix and plain.startswith(suffix, i + len(exact)):
+                    found.append(i)
+                i = plain.find(exact, i + 1)
+            self._starts[key] = found
+        return found
+
+    @cached_property
+    def folded(self) -> str:
+        """The LF text as _fold makes it, once (it takes longer than a search)."""
+        return _fold(self.plain)
 
 
 def find_quote(text: str | ArticleText, spec: Any) -> Quote:
@@ -330,12 +343,9 @@ def find_quote(text: str | ArticleText, spec: Any) -> Quote:
     exact, prefix, suffix = spec["exact"], str(spec.get("prefix") or ""), str(spec.get("suffix") or "")
     if "\r" in exact or "\r" in prefix or "\r" in suffix:
         exact, prefix, suffix = as_lf(exact), as_lf(prefix), as_lf(suffix)
-    plain = article.plain
-    starts = article.occurrences(exact)
-    if not starts:
-        raise ValueError(f"quote not found in the article: \"{spec['exact']}\"{_near_miss(plain, exact)}")
-    starts = [s for s in starts if plain[max(0, s - len(prefix)):s] == prefix
-              and plain[s + len(exact):s + len(exact) + len(suffix)] == suffix]
+    starts = article.starts(exact, prefix, suffix)
+    if not starts and not article.starts(exact):
+        raise ValueError(f"quote not found in the article: \"{spec['exact']}\"{_near_miss(article, exact)}")
     if not starts:
         raise ValueError(f"quote \"{spec['exact']}\" is in the article, but not with the prefix/suffix given")
     occurrence = spec.get("occurrence")
@@ -351,12 +361,15 @@ def find_quote(text: str | ArticleText, spec: Any) -> Quote:
     return Quote(stored[start:end], start, end, stored[max(0, start - CONTEXT_CHARS):start], stored[end:end + CONTEXT_CHARS])
 
 
-def _near_miss(text: str, exact: str) -> str:
+def _fold(text: str) -> str:
+    """Text with case, spacing and quotation marks made alike."""
+    text = text.translate(str.maketrans("“”‘’–—", "\"\"''--"))
+    return " ".join(text.split()).casefold()
+
+
+def _near_miss(article: ArticleText, exact: str) -> str:
     """A hint when the words are there but differ in case, spacing or quotation marks."""
-    def fold(s: str) -> str:
-        s = s.translate(str.maketrans("“”‘’–—", "\"\"''--"))
-        return " ".join(s.split()).casefold()
-    return " (it is there with other case, spacing or quotation marks)" if fold(exact) in fold(text) else ""
+    return " (it is there with other case, spacing or quotation marks)" if _fold(exact) in article.folded else ""
 
 
 class _Loader:

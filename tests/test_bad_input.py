@@ -146,6 +146,15 @@ def _link_query_out(project: Path) -> None:
     (project / "queries" / "passwd.rq").symlink_to(_outside_file(project, "secret.rq", "#+ summary: s\nASK {}\n"))
 
 
+def _many_quotes(project: Path) -> None:
+    """An article grown to nearly 4 MiB, and 50,000 quotes of its most frequent words (each
+    search used to list all 90,000 of their occurrences again), then one that is not there."""
+    append(project / A01_TEXT, b"Kim met Mulvaney. " * (3_900_000 // 18))
+    quotes = "".join(f'      - {{exact: "Kim met Mulvaney", occurrence: {n}}}\n' for n in range(1, 50_001))
+    replace_in(project / A01, '    quote: "Tokyo denied that the curbs were retaliation"\n',
+               f'    quote:\n      - "Tokyo denied that the curbs were retaliation"\n{quotes}      - "not in the article"\n')
+
+
 def _deep(depth: int) -> bytes:
     return ("deep: " + "[" * depth + "]" * depth + "\n").encode()
 
@@ -168,6 +177,7 @@ BOUNDED = [
     Case("article over 4 MiB", lambda p: append(p / A01_TEXT, b"x" * (17 * MIB)), A01_TEXT, 0, "larger than the 4 MiB"),
     Case("NUL in an article, building", lambda p: replace_in(p / A01_TEXT, "By Hanbit", "By\x00Hanbit"), A01_TEXT, 9,
          "character U+0000 cannot be carried by RDF/XML", column=3, args=("build",)),
+    Case("50,000 quotes of a 4 MiB article", _many_quotes, A01, '- "not in the article"', "quote not found"),
     Case("a FIFO for an article", lambda p: (os.unlink(p / A01_TEXT), os.mkfifo(p / A01_TEXT)), A01_TEXT, 0,
          "not a regular file"),
 ]

@@ -149,8 +149,11 @@ def resolve_date(expression: str, anchor: date, tz: str, in_tz: str | None = Non
     if tense not in ("past", "future"):
         raise ValueError(f"tense must be past or future, not {tense!r}")
     told, stated = zone(tz), zone(in_tz or tz)
-    value, precision, hour = _read(_normalise(expression), anchor, tense, invert)
-    if precision == "day" and told.key != stated.key and (hour is not None or zone_given):
-        hour = NOON if hour is None else hour
-        value = datetime(value.year, value.month, value.day, hour, tzinfo=told).astimezone(stated).date()
+    try:
+        value, precision, hour = _read(_normalise(expression), anchor, tense, invert)
+        if precision == "day" and told.key != stated.key and (hour is not None or zone_given):
+            hour = NOON if hour is None else hour
+            value = datetime(value.year, value.month, value.day, hour, tzinfo=told).astimezone(stated).date()
+    except OverflowError:  # an anchor such as 0001-01-01 or 9999-12-31
+        raise ValueError(f"{expression!r} from {anchor} falls outside the years 1-9999") from None
     return ResolvedDate(value, precision, expression, anchor, told.key, stated.key)

@@ -211,6 +211,9 @@ CATALOGUE = [
     Case("one quote of a list not found", lambda p: replace_in(p / A01, '    - "early Saturday (KST)"\n',
                                                                 '    - "early Saturday (KST)"\n    - "early Sunday"\n'),
          A01, '- "early Sunday"', "quote not found in the article: \"early Sunday\""),
+    Case("a date before the year 1", lambda p: replace_in(p / A02, '    date: "on Friday"\n',
+                                                           '    date: {expr: "on Friday", anchor: 0001-01-01}\n'),
+         A02, "anchor: 0001-01-01", "falls outside the years 1-9999"),
     # references
     Case("unknown id", lambda p: replace_in(p / A01, "    speaker: park-min-jun\n", "    speaker: kim-nobody\n"), A01,
          "kim-nobody", "unknown id 'kim-nobody'"),

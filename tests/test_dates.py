@@ -227,3 +227,13 @@ def test_unknown_time_zone_is_a_value_error_naming_it():
 def test_unknown_tense_is_a_value_error():
     with pytest.raises(ValueError, match="tense"):
         resolve_date("Friday", anchor=THU, tz=NY, tense="present")
+
+
+@pytest.mark.parametrize("expression, anchor, tz, in_tz", [
+    ("on Friday", date(1, 1, 1), NY, None),            # the Friday before Monday 1 January of year 1
+    ("tomorrow", date(9999, 12, 31), NY, None),
+    ("early Monday", date(1, 1, 1), SEOUL, NY),        # 1 January of year 1, which is in New York the day before
+])
+def test_a_date_outside_the_calendar_is_a_value_error(expression, anchor, tz, in_tz):
+    with pytest.raises(ValueError, match="falls outside the years 1-9999"):
+        resolve_date(expression, anchor=anchor, tz=tz, in_tz=in_tz)

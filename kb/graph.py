@@ -19,13 +19,12 @@ import pyoxigraph as ox
 
 from rdflib import OWL, RDF, RDFS, XSD, Dataset, Graph, Namespace, URIRef
 from rdflib.compare import to_canonical_graph
-from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.namespace import DCTERMS, ORG, PROV, SKOS, TIME
 
 from kb.annotations import Article, Corpus, Definition, Quote, Report
 from kb.dates import PRECISIONS, ResolvedDate, zone
-from kb.errors import Location, Problem, TradeKBError
-from kb.inputfiles import ONTOLOGY_LIMIT, read_text
+from kb.errors import Location
+from kb.inputfiles import read_turtle
 from kb.terms import to_oxigraph_term as _ox, to_rdflib_term
 
 TKB = Namespace("https://w3id.org/tradekb/ontology#")
@@ -137,15 +136,9 @@ def load_ontology(project: Path) -> Graph:
     """The project's ontology (ontology/tradekb.ttl), its blank nodes canonically named.
 
     Canonical labels (a hash of each blank node's surroundings) keep exports byte-identical
-    from one build to the next, where a parser would mint new random labels every time. It is
-    read as every project file is (kb.inputfiles), and broken Turtle is one line with its line.
+    from one build to the next, where a parser would mint new random labels every time.
     """
-    path = Path(project) / ONTOLOGY_FILE
-    text = read_text(project, path, ONTOLOGY_LIMIT)
-    try:
-        return to_canonical_graph(Graph().parse(data=text, format="turtle"))
-    except BadSyntax as e:
-        raise TradeKBError([Problem(Location(path, e.lines + 1), f"broken Turtle: {e._why}")]) from None
+    return to_canonical_graph(read_turtle(project, ONTOLOGY_FILE))
 
 
 # The builder writes N-Quads lines and the store parses them in batches: a term as a string costs

@@ -117,6 +117,19 @@ def read_text(project: Path, path: Path, limit: int) -> str:
     return ProjectFiles(project).read_text(path, limit)
 
 
+def read_turtle(project: Path, name: Path):
+    """The project's Turtle file `name` (ontology/tradekb.ttl, ontology/shapes.ttl) as an rdflib
+    Graph, read as every project file is; broken Turtle is one InputFileError naming its line."""
+    from rdflib import Graph  # imported here: only the stages that read Turtle pay for it
+    from rdflib.plugins.parsers.notation3 import BadSyntax
+    path = Path(project) / name
+    text = read_text(project, path, ONTOLOGY_LIMIT)
+    try:
+        return Graph().parse(data=text, format="turtle")
+    except BadSyntax as e:
+        raise InputFileError([Problem(Location(path, e.lines + 1), f"broken Turtle: {e._why}")]) from None
+
+
 def describe(character: str) -> str:
     """U+0000 and the like, as a person can look it up."""
     return f"U+{ord(character):04X}"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import resource
-import signal
 import subprocess
 import sys
 import threading
@@ -62,24 +61,19 @@ def real_process(project: Path, *args: str) -> Outcome:
     def limits() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
         resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
+    stdout, stderr = project.parent / "stdout", project.parent / "stderr"  # outside the project
     started = time.monotonic()
-    process = subprocess.Popen([str(TRADEKB), "-C", str(project), *args], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, preexec_fn=limits)
+    with open(stdout, "wb") as out, open(stderr, "wb") as err:
+        process = subprocess.Popen([str(TRADEKB), "-C", str(project), *args], stdout=out, stderr=err,
+                                   stdin=subprocess.DEVNULL, preexec_fn=limits)
     watchdog = threading.Timer(2 * CPU_SECONDS, process.kill)
     watchdog.start()
     try:
-        out = [b"", b""]
-        readers = [threading.Thread(target=lambda i, stream: out.__setitem__(i, stream.read()), args=(i, stream))
-                   for i, stream in enumerate((process.stdout, process.stderr))]
-        for reader in readers:
-            reader.start()
-        _, status, usage = os.wait4(process.pid, 0)
-        for reader in readers:
-            reader.join()
-        process.returncode = os.waitstatus_to_exitcode(status)
+        _, status, usage = os.wait4(process.pid, 0)  # wait4: this process's own peak memory
     finally:
         watchdog.cancel()
-    return Outcome(process.returncode, out[0].decode(), out[1].decode().splitlines(),
+    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    return Outcome(process.returncode, stdout.read_text(), stderr.read_text().splitlines(),
                    time.monotonic() - started, usage.ru_maxrss / 1024)
 
 

@@ -9,8 +9,9 @@ What a person does not need in an annotation, and an attacker could use, is refu
 line and column rather than left to fail deep inside (a traceback, or all the memory there is):
 aliases (`*name`: ten lines of them expand to a billion items, or refer to themselves), nesting
 deeper than MAX_DEPTH (Python's recursion would give out), characters YAML forbids (NUL, DEL,
-even in a comment) and values XML 1.0 cannot carry (a NUL written as an escape), and values
-longer than MAX_VALUE. The file's size is bounded where it is read (kb.inputfiles).
+even in a comment) and values XML 1.0 cannot carry (a NUL written as an escape), values longer
+than MAX_VALUE, and more than MAX_NODES values in a file. The file's size is bounded where it is
+read (kb.inputfiles).
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ YAMLError = yaml.YAMLError
 MarkedYAMLError = yaml.MarkedYAMLError
 MAX_DEPTH = 32  # annotations nest 5 deep; Python's recursion gives out near 500
 MAX_VALUE = MIB  # characters in one value (an article's words are quoted a sentence at a time)
+# Values (nodes) in one file, as counted from above by _most_nodes: each costs ~300 bytes while
+# it is parsed, so a file of 16 MiB of "1," would take 2.6 GB. The registry of a generated corpus
+# of a million triples has 70,000 (counted as 100,000).
+MAX_NODES = 1_000_000
 
 
 class LineDict(dict):
@@ -115,6 +120,13 @@ def _convert(node: yaml.Node, check: bool, depth: int = 0) -> Any:
     return out
 
 
+def _most_nodes(text: str) -> int:
+    """At most how many nodes `text` holds: every one but the first starts after one of these
+    characters (a block item after "-" or a line break, a value after ":", a flow item after "[",
+    "{" or ","); real files have about two-thirds of this count."""
+    return 1 + sum(text.count(c) for c in "\n-:?,[{")
+
+
 def _mark(text: str, index: int) -> yaml.Mark:
     line, column = line_column(text, index)
     return yaml.Mark("<text>", index, line - 1, column - 1, None, None)
@@ -123,6 +135,8 @@ def _mark(text: str, index: int) -> yaml.Mark:
 def load_yaml(text: str) -> Any:
     """Parse one YAML document into LineDict / LineList / plain scalars; MarkedYAMLError, with the
     line and column, if it is broken or holds what the module docstring says is refused."""
+    if _most_nodes(text) > MAX_NODES:
+        raise MarkedYAMLError(problem=f"more than {MAX_NODES:,} values in one file")
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.reader.ReaderError as e:

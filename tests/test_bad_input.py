@@ -166,6 +166,8 @@ BOUNDED = [
          "nested more than 32 deep"),
     Case("annotation file over 16 MiB", lambda p: append(p / A01, b"# " + b"x" * (16 * MIB) + b"\n"), A01, 0,
          "larger than the 16 MiB"),
+    Case("8 million values in 16 MiB", lambda p: append(p / A01, b"many: [" + b"1," * (8 * MIB - 4096) + b"1]\n"), A01, 0,
+         "more than 1,000,000 values in one file"),
     Case("one value over 1 MiB", lambda p: append(p / A01, b"long: " + b"x" * (2 * MIB) + b"\n"), A01, "long: xxx",
          "a value longer than 1,048,576 characters", column=7),
     Case("article over 4 MiB", lambda p: append(p / A01_TEXT, b"x" * (17 * MIB)), A01_TEXT, 0, "larger than the 4 MiB"),

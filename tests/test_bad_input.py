@@ -323,3 +323,15 @@ def test_several_bad_files_give_one_line_each(mini_project):
     assert outcome.code == 2, outcome.lines
     assert [Path(LOCATED.match(line)["path"]).name for line in outcome.lines] == [
         "a01_mini.yaml", "a02_mini.yaml", "registry.yaml"], outcome.lines
+
+
+@pytest.mark.parametrize("args, words", [
+    (("validate", "--store", "sqlite"), "--store 'sqlite': use memory, oxigraph or oxigraph:PATH"),
+    (("query", "nosuch"), "unknown query 'nosuch'"),
+    (("query",), "give a query NAME, or --list"),
+])
+def test_a_bad_command_line_gives_one_line(mini_project, args, words):
+    """Mistakes on the command line name no file, but are one line and exit 2 as well."""
+    outcome = in_process(mini_project, *args)
+    assert outcome.code == 2 and len(outcome.lines) == 1, (outcome.code, outcome.lines)
+    assert words in outcome.lines[0]

@@ -27,6 +27,7 @@ from kb.yamlfile import LineDict, LineList, MarkedYAMLError, load_yaml
 
 REGISTRY = "registry.yaml"
 CONTEXT_CHARS = 32  # prefix/suffix length recorded in a TextQuoteSelector
+REMEMBER_ABOVE = 100_000  # code points of an article above which its quotes' places are remembered
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 ARTICLE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # becomes part of IRIs as it is
 
@@ -304,8 +305,9 @@ class ArticleText:
 
     def starts(self, exact: str, prefix: str = "", suffix: str = "") -> list[int]:
         """Every start of `exact` in the LF text that `prefix` precedes and `suffix` follows,
-        overlapping ones included ("ha ha" twice in "ha ha ha"). Remembered: a file that gives one
-        frequent quote a million times must not search for it a million times."""
+        overlapping ones included ("ha ha" twice in "ha ha ha"). Remembered in a long article: a
+        file that gives one frequent quote a million times must not search for it a million times
+        (in a news story, a search costs less than remembering it)."""
         key = (exact, prefix, suffix)
         found = self._starts.get(key)
         if found is None:
@@ -314,7 +316,8 @@ class ArticleText:
                 if plain[max(0, i - len(prefix)):i] == prefix and plain.startswith(suffix, i + len(exact)):
                     found.append(i)
                 i = plain.find(exact, i + 1)
-            self._starts[key] = found
+            if len(plain) > REMEMBER_ABOVE:
+                self._starts[key] = found
         return found
 
     @cached_property

@@ -723,16 +723,17 @@ class _Loader:
                 self.out.add(where, f"{what}: expected a list of ids")
             if not (ref.many or ref.one_or_many) and isinstance(value, list):
                 self.out.add(where, f"{what}: expected one id, not a list")
-            for target in values:
+            for n, target in enumerate(values):
+                at = replace(where, line=value.line_of(n)) if isinstance(value, LineList) else where
                 definition = self.definitions.get(target) if isinstance(target, str) else None
                 if definition is None:
                     if not self.unread:  # else it may well be defined in a file that was not read
-                        self.out.add(where, f"{what}: unknown id {target!r}")
+                        self.out.add(at, f"{what}: unknown id {target!r}")
                 elif definition.section not in ref.sections:
                     wanted = " or ".join(_a(s.rstrip("s")) for s in ref.sections)
-                    self.out.add(where, f"{what}: {target} is {_a(definition.section.rstrip('s'))}, not {wanted}")
+                    self.out.add(at, f"{what}: {target} is {_a(definition.section.rstrip('s'))}, not {wanted}")
                 elif ref.types and definition.type not in ref.types:
-                    self.out.add(where, f"{what}: {target} is {_a(definition.type)}, not {' or '.join(map(_a, ref.types))}")
+                    self.out.add(at, f"{what}: {target} is {_a(definition.type)}, not {' or '.join(map(_a, ref.types))}")
 
     def _check_aliases(self) -> None:
         for fact, aliases in self.aliases.items():

@@ -213,6 +213,9 @@ CATALOGUE = [
     # references
     Case("unknown id", lambda p: replace_in(p / A01, "    speaker: park-min-jun\n", "    speaker: kim-nobody\n"), A01,
          "kim-nobody", "unknown id 'kim-nobody'"),
+    Case("unknown id in one item of a list", lambda p: replace_in(p / REG, "participants: [park-min-jun, laura-bennett]",
+                                                                   "participants: [park-min-jun,\n       laura-nobody]"),
+         REG, "       laura-nobody]", "unknown id 'laura-nobody'"),
     # files that lead outside the project
     Case("an article linked to a file outside", _link_article_out, "seeds/999_passwd.txt", 0, "outside the project",
          args=("build",)),

@@ -192,6 +192,11 @@ CATALOGUE = [
     Case("U+FFFE in an article", lambda p: replace_in(p / A01_TEXT, "By Hanbit", "By\ufffeHanbit"), A01_TEXT, 9,
          "U+FFFE cannot be carried", column=3),
     Case("an article not UTF-8", lambda p: _latin1(p / A01_TEXT), A01_TEXT, 5, "not UTF-8: byte 0xe9", column=4),
+    Case("an article with CR line breaks not UTF-8", lambda p: (_latin1(p / A01_TEXT), _line_breaks(p / A01_TEXT, b"\r")),
+         A01_TEXT, 5, "not UTF-8: byte 0xe9", column=4),
+    Case("NUL in an annotation file with CRLF line breaks", lambda p: (append(p / A01, b"# a \x00 here\n"),
+                                                                       _line_breaks(p / A01, b"\r\n")),
+         A01, "# a ", "U+0000 is not allowed in YAML", column=5),
     Case("an annotation file not UTF-8", lambda p: _latin1(p / REG), REG, "# Caf", "not UTF-8: byte 0xe9", column=6),
     # YAML
     Case("broken YAML", lambda p: replace_in(p / A01, "  timezone: Asia/Seoul\n", "  timezone: Asia/Seoul\n  a: b: c\n"),
@@ -242,6 +247,11 @@ CATALOGUE = [
     Case("a saved query not UTF-8", lambda p: (p / "queries").mkdir() or (p / "queries" / "q.rq").write_bytes(
         b"#+ summary: caf\xe9\nASK {}\n"), "queries/q.rq", 1, "not UTF-8", column=16, args=("query", "--list")),
 ]
+
+
+def _line_breaks(path: Path, newline: bytes) -> None:
+    """Save the file with `newline` for every line break."""
+    path.write_bytes(path.read_bytes().replace(b"\n", newline))
 
 
 def _latin1(path: Path) -> None:

@@ -103,7 +103,8 @@ class Check:
     severity: URIRef
     message: str
     query: str
-    counted: tuple[int | None, int | None] | None = None  # (least, most) for a count's message
+    # a count's (least, most, component when too few, when too many): its row's ?n says which
+    counted: tuple[int | None, int | None, URIRef, URIRef] | None = None
 
 
 @dataclass
@@ -247,28 +248,18 @@ class _Compiler:
         severity = self.g.value(shape, SH.severity) or SH.Violation
         messages = sorted(str(m) for m in self.g.objects(shape, SH.message))
 
-        def check(key, param, select, where, counted=None, component=None):
-            checks.append(Check(shape, path_str, component or COMPONENTS[key], severity,
+        def check(key, param, select, where, component):
+            checks.append(Check(shape, path_str, component, severity,
                                 messages[0] if messages else _default_message(key, param),
-                                f"SELECT DISTINCT {select} WHERE {{ {focus('?this')} {where} }}", counted))
+                                f"SELECT DISTINCT {select} WHERE {{ {focus('?this')} {where} }}"))
 
-        least, most = self.g.value(shape, SH.minCount), self.g.value(shape, SH.maxCount)
-        if least is not None or most is not None:
-            if path is None:
-                raise UnsupportedShape(f"{_name(shape)}: sh:minCount/sh:maxCount on a node shape is not compiled")
-            if most is None and int(least) == 1:
-                check(SH.minCount, least, "?this", f"FILTER NOT EXISTS {{ ?this {path_str} ?any }}")
-            else:  # one count for both bounds: each is a GROUP BY over the focus nodes
-                counted = (None if least is None else int(least), None if most is None else int(most))
-                optional = f"OPTIONAL {{ ?this {path_str} ?value }}" if least is not None else f"?this {path_str} ?value"
-                test = " || ".join(t for t, b in ((f"?n < {counted[0]}", least), (f"?n > {counted[1]}", most)) if b is not None)
-                checks.append(Check(shape, path_str, SH.MinCountConstraintComponent, severity,
-                                    messages[0] if messages else "", (
-                    f"SELECT ?this ?n WHERE {{ {{ SELECT ?this (COUNT(DISTINCT ?value) AS ?n) WHERE {{ "
-                    f"{focus('?this')} {optional} }} GROUP BY ?this }} FILTER ({test}) }}"), counted))
-        for c in self.constraints(shape, "?this", "?value", counts=False):
-            check(c.key, c.param, "?this ?value ?closedPath" if c.key == SH.closed else "?this ?uniqueLang"
-                  if c.key == SH.uniqueLang else "?this ?value" if c.has_value else "?this", c.pattern, component=c.component)
+        for c in self.constraints(shape, "?this", "?value"):
+            if c.count is not None:
+                checks.append(self.count_check(shape, path_str, severity, messages, focus, c))
+            else:
+                check(c.key, c.param, "?this ?value ?closedPath" if c.key == SH.closed else "?this ?uniqueLang"
+                      if c.key == SH.uniqueLang else "?this ?value" if c.has_value else "?this", c.pattern,
+                      component=c.component)
         for prop in sorted(self.g.objects(shape, SH.property), key=str):
             if self.deactivated(prop):
                 continue
@@ -281,13 +272,37 @@ class _Compiler:
                 checks += self.checks(prop, values)
         return checks
 
+    def count_check(self, shape: Node, path: str | None, severity: Node, messages: list[str], focus,
+                    c: _Constraint) -> Check:
+        """A count constraint at the top: one GROUP BY over the focus nodes for both bounds (a
+        lower bound of 1 alone is a plain NOT EXISTS)."""
+        least, most, v, values = c.count
+        if least == 1 and most is None:
+            return Check(shape, path, c.component, severity, messages[0] if messages else _default_message(c.key, c.param),
+                         f"SELECT DISTINCT ?this WHERE {{ {focus('?this')} FILTER NOT EXISTS {{ {values} }} }}")
+        optional = f"OPTIONAL {{ {values} }}" if least else values  # without a lower bound no value breaks nothing
+        test = " || ".join([f"?n < {least}"] * bool(least) + [f"?n > {most}"] * (most is not None))
+        return Check(shape, path, c.component, severity, messages[0] if messages else _default_message(c.key, c.param),
+                     f"SELECT ?this ?n WHERE {{ {{ SELECT ?this (COUNT(DISTINCT {v}) AS ?n) WHERE {{ {focus('?this')} "
+                     f"{optional} }} GROUP BY ?this }} FILTER ({test}) }}", (least, most, *c.components))
+
     def conforms(self, shape: Node, x: str) -> str:
         """A SPARQL boolean expression: does the node `x` conform to `shape`?"""
         if self.deactivated(shape):
             return "true"
         path = self.g.value(shape, SH.path)
-        value = x if path is None else self.var("v")
-        tests = [f"NOT EXISTS {{ {c.pattern} }}" for c in self.constraints(shape, x, value, counts=True)]
+        tests = []
+        for c in self.constraints(shape, x, x if path is None else self.var("v")):
+            if c.count is not None:
+                least, most, v, values = c.count
+                if least:
+                    having = f"SELECT {x} WHERE {{ {values} }} GROUP BY {x} HAVING (COUNT(DISTINCT {v}) >= {least})"
+                    tests.append(f"EXISTS {{ {values} }}" if least == 1 else f"EXISTS {{ {having} }}")
+                if most is not None:
+                    tests.append(f"NOT EXISTS {{ SELECT {x} WHERE {{ {values} }} GROUP BY {x} "
+                                 f"HAVING (COUNT(DISTINCT {v}) > {most}) }}")
+            else:
+                tests.append(f"!({c.condition})" if c.condition else f"NOT EXISTS {{ {c.pattern} }}")
         for prop in sorted(self.g.objects(shape, SH.property), key=str):
             if path is None:
                 tests.append(self.conforms(prop, x))
@@ -296,36 +311,39 @@ class _Compiler:
                 tests.append(f"NOT EXISTS {{ {x} {path_text(self.g, path)} {v} FILTER (!({self.conforms(prop, v)})) }}")
         return "(" + " && ".join(tests) + ")" if tests else "true"
 
-    def constraints(self, shape: Node, this: str, value: str, counts: bool) -> list[_Constraint]:
-        """Each constraint of the shape at the focus node `this`, as a violation pattern (binding
-        `value` when its results carry one). A node shape's value node is its focus node; a
-        property shape's are the nodes its path reaches. `counts`: include sh:minCount/maxCount
-        (correlated with `this`: fine nested, slow at the top, where `checks` counts by groups)."""
+    def constraints(self, shape: Node, this: str, value: str) -> list[_Constraint]:
+        """Each constraint of the shape at the focus node `this`: a violation pattern (binding
+        `value` when its results carry one), or a count of values with its bounds. A node shape's
+        value node is its focus node; a property shape's are the nodes its path reaches."""
         path = self.g.value(shape, SH.path)
         route = path_text(self.g, path) if path is not None else None
         step = f"{this} {route} {value} ." if path is not None else "" if value == this else f"BIND ({this} AS {value})"
         found = []
         for key, param in sorted(self.g.predicate_objects(shape)):
-            if key in NOT_CONSTRAINTS or key == SH.property:
+            if key in NOT_CONSTRAINTS or key == SH.property or key == SH.maxCount and (shape, SH.minCount, None) in self.g:
                 continue
             if key not in COMPONENTS:
                 raise UnsupportedShape(f"{_name(shape)}: {key.n3(SH_NAMES)} is not compiled")
-            if key in (SH.minCount, SH.maxCount):
+            if key in (SH.minCount, SH.maxCount):  # both bounds in one count
                 if path is None:
                     raise UnsupportedShape(f"{_name(shape)}: sh:minCount/sh:maxCount on a node shape is not compiled")
-                if counts:
-                    c = self.var("c")
-                    having = f"COUNT(DISTINCT {c}) {'>=' if key == SH.minCount else '>'} {int(param)}"
-                    group = f"SELECT {this} WHERE {{ {this} {route} {c} }} GROUP BY {this} HAVING ({having})"
-                    found.append(_Constraint(key, param, COMPONENTS[key], (
-                        f"FILTER NOT EXISTS {{ {group} }}" if key == SH.minCount else f"{{ {group} }}"), False))
+                least, most = (self.g.value(shape, k) for k in (SH.minCount, SH.maxCount))
+                if not int(least or 0) and most is None:
+                    continue  # sh:minCount 0: nothing breaks it
+                v = self.var("c")
+                found.append(_Constraint(key, param, COMPONENTS[key], "", False, count=(
+                    int(least) if least is not None else None, int(most) if most is not None else None, v,
+                    f"{this} {route} {v} ."), components=(SH.MinCountConstraintComponent, SH.MaxCountConstraintComponent)))
             elif key == SH.qualifiedValueShape:
                 found += self.qualified(shape, this, route, param)
             elif key in PAIRWISE:
-                found += [_Constraint(key, param, COMPONENTS[key], pattern, key not in (SH.uniqueLang, SH.hasValue))
-                          for pattern in self.pairwise(shape, key, param, this, value, route, step)]
+                found += [_Constraint(key, param, COMPONENTS[key], pattern, key not in (SH.uniqueLang, SH.hasValue),
+                                      condition=condition)
+                          for pattern, condition in self.pairwise(shape, key, param, this, value, route, step)]
             else:
-                found.append(_Constraint(key, param, COMPONENTS[key], f"{step} FILTER ({self.violates(key, param, value)})", True))
+                condition = self.violates(key, param, value)
+                found.append(_Constraint(key, param, COMPONENTS[key], f"{step} FILTER ({condition})", True,
+                                         condition=condition if not step else None))
         return found
 
     def violates(self, key: Node, param: Node, v: str) -> str:
@@ -378,27 +396,24 @@ class _Compiler:
             siblings = {q for parent in self.g.subjects(SH.property, shape) for s in self.g.objects(parent, SH.property)
                         for q in self.g.objects(s, SH.qualifiedValueShape) if q != inner}
             test = " && ".join([test] + [f"!{self.conforms(q, v)}" for q in sorted(siblings, key=str)])
-        found = []
-        for key, component, op in ((SH.qualifiedMinCount, SH.QualifiedMinCountConstraintComponent, "<"),
-                                   (SH.qualifiedMaxCount, SH.QualifiedMaxCountConstraintComponent, ">")):
-            bound = self.g.value(shape, key)
-            if bound is not None:
-                n = self.var("n")
-                found.append(_Constraint(SH.qualifiedValueShape, inner, component, (
-                    f"{{ SELECT {this} (COUNT(DISTINCT {v}) AS {n}) WHERE {{ {{ SELECT DISTINCT {this} WHERE {{ "
-                    f"{{ {this} ?anyP ?anyO }} UNION {{ ?anyS ?anyP {this} }} UNION {{ VALUES {this} {{ UNDEF }} }} }} }} "
-                    f"OPTIONAL {{ {this} {route} {v} FILTER ({test}) }} }} GROUP BY {this} }} FILTER ({n} {op} {int(bound)})"),
-                    False))
-        return found
+        least, most = (self.g.value(shape, k) for k in (SH.qualifiedMinCount, SH.qualifiedMaxCount))
+        if not int(least or 0) and most is None:
+            return []
+        return [_Constraint(SH.qualifiedValueShape, inner, SH.QualifiedMinCountConstraintComponent, "", False, count=(
+            int(least) if least is not None else None, int(most) if most is not None else None, v,
+            f"{this} {route} {v} FILTER ({test})"),
+            components=(SH.QualifiedMinCountConstraintComponent, SH.QualifiedMaxCountConstraintComponent))]
 
     def pairwise(self, shape: Node, key: Node, param: Node, this: str, value: str, route: str | None,
-                 step: str) -> list[str]:
+                 step: str) -> list[tuple[str, str | None]]:
         """The components that compare the value nodes with another property's values, or with each
-        other (sh:equals is two patterns, one for each side's values missing on the other)."""
+        other (sh:equals is two patterns, one for each side's values missing on the other); each
+        with its condition when it is a bare filter on `this`."""
         if key == SH.hasValue:
-            if route is None:
-                return [f"FILTER (!sameTerm({this}, {_n3(param)}))"]
-            return [f"FILTER NOT EXISTS {{ {this} {route} {_n3(param)} }}"]
+            condition = (f"!sameTerm({this}, {_n3(param)})" if route is None
+                         else f"NOT EXISTS {{ {this} {route} {_n3(param)} }}")
+            return [(f"{step} FILTER ({condition})" if route is None else f"FILTER ({condition})",
+                     condition if route is not None or not step else None)]
         if value == this and key in (SH.equals, SH.disjoint, SH.lessThan, SH.lessThanOrEquals, SH.closed):
             value = self.var("w")  # nested in a node shape: the value node is the focus node, renamed
             step = f"BIND ({this} AS {value})"
@@ -413,36 +428,43 @@ class _Compiler:
             allowed |= set(self.items(ignored)) if ignored is not None else set()
             listed = ", ".join(map(_n3, sorted(allowed)))
             predicate = "?closedPath" if this == "?this" else self.var("cp")
-            return [f"{this} {predicate} {value} ." + (f" FILTER ({predicate} NOT IN ({listed}))" if listed else "")]
+            return [(f"{this} {predicate} {value} ." + (f" FILTER ({predicate} NOT IN ({listed}))" if listed else ""), None)]
         if key == SH.uniqueLang:
             if route is None:
                 raise UnsupportedShape(f"{_name(shape)}: sh:uniqueLang on a node shape is not compiled")
             if not _true(param):
                 return []
             other = self.var("u")  # one result per language tag used twice: ?uniqueLang tells them apart
-            return [f"{step} {this} {route} {other} . FILTER (LANG({value}) != \"\" && "
-                    f"LANG({value}) = LANG({other}) && !sameTerm({value}, {other})) BIND (LANG({value}) AS ?uniqueLang)"]
+            return [(f"{step} {this} {route} {other} . FILTER (LANG({value}) != \"\" && LANG({value}) = LANG({other}) "
+                     f"&& !sameTerm({value}, {other})) BIND (LANG({value}) AS ?uniqueLang)", None)]
         if key == SH.equals:
             o = self.var("e")
             theirs = f"{this} {route} {o} ." if route else f"BIND ({this} AS {o})"
-            return [f"{step} FILTER NOT EXISTS {{ {this} {_n3(param)} {value} }}",
-                    f"{this} {_n3(param)} {value} . FILTER NOT EXISTS {{ {theirs} FILTER (sameTerm({o}, {value})) }}"]
+            return [(f"{step} FILTER NOT EXISTS {{ {this} {_n3(param)} {value} }}", None),
+                    (f"{this} {_n3(param)} {value} . FILTER NOT EXISTS {{ {theirs} FILTER (sameTerm({o}, {value})) }}", None)]
         if key == SH.disjoint:
-            return [f"{step} {this} {_n3(param)} {value} ."]
+            return [(f"{step} {this} {_n3(param)} {value} .", None)]
         o = self.var("o")
         op = "<" if key == SH.lessThan else "<="
-        return [f"{step} {this} {_n3(param)} {o} . FILTER (!COALESCE({value} {op} {o}, false))"]
+        return [(f"{step} {this} {_n3(param)} {o} . FILTER (!COALESCE({value} {op} {o}, false))", None)]
 
 
 @dataclass(frozen=True)
 class _Constraint:
-    """One constraint at a focus node: its violation pattern, and whether that binds a value."""
+    """One constraint at a focus node: its violation pattern, whether that binds a value, and
+    its condition when the pattern is a bare FILTER (nested, `!condition` reads simpler than
+    NOT EXISTS { FILTER }, for Oxigraph and for the rebuild's analysis). A count constraint
+    has instead (least, most, the counted variable, the pattern reaching each value) and the
+    components of its two bounds."""
 
     key: URIRef
     param: Node
     component: URIRef
     pattern: str
     has_value: bool
+    condition: str | None = None
+    count: tuple[int | None, int | None, str, str] | None = None
+    components: tuple[URIRef, URIRef] | None = None
 
 
 PAIRWISE = {SH.equals, SH.disjoint, SH.lessThan, SH.lessThanOrEquals, SH.uniqueLang, SH.hasValue, SH.closed}
@@ -477,16 +499,17 @@ def compile_shapes(shapes: Graph) -> list[Check]:
 def _run(store: ox.Store, check: Check) -> list[Result]:
     results = []
     for row in store.query(check.query, use_default_graph_as_union=True):
-        path, component, value = check.path, check.component, as_written(_get(row, "value"))
+        path, value = check.path, as_written(_get(row, "value"))
         if (predicate := _get(row, "closedPath")) is not None:
             path = f"<{predicate.value}>"
+        components = [check.component]
         if check.counted is not None:
-            least, _ = check.counted
-            component = (SH.MinCountConstraintComponent if least is not None and int(row["n"].value) < least
-                         else SH.MaxCountConstraintComponent)
-            value = None
-        results.append(Result(as_written(row["this"]), path, value, check.shape, component, check.severity,
-                              check.message))
+            least, most, too_few, too_many = check.counted
+            n = int(row["n"].value)
+            components = [c for c, broken in ((too_few, least is not None and n < least),
+                                              (too_many, most is not None and n > most)) if broken]
+        results += [Result(as_written(row["this"]), path, value, check.shape, c, check.severity, check.message)
+                    for c in components]
     return results
 
 

@@ -121,6 +121,20 @@ def test_an_edit_that_breaks_a_shape_fails_as_a_full_build_does(tmp_path):
     assert _outputs(project) == before
 
 
+def test_a_shape_the_compiled_checks_cannot_check_makes_every_build_a_full_one(tmp_path):
+    """The rebuild re-checks with the compiled checks only: a shape they leave to pySHACL (here a
+    SHACL-SPARQL constraint) would go unchecked, so the rebuild falls back to a full build."""
+    project = _project(tmp_path / "p")
+    with open(project / "ontology" / "shapes.ttl", "a", encoding="utf-8") as shapes:
+        shapes.write('\ntkbsh:NoSelfMeetingShape a sh:NodeShape ; sh:targetClass tkb:Meeting ;\n'
+                     '    sh:sparql [ sh:select "SELECT $this WHERE { $this tkb:partOf $this }" ] .\n')
+    _build(project, run_reasoner=False)
+    _replace(project / f"{ARTICLE}.yaml", "status: planned\n    date: \"around", "status: proposed\n    date: \"around")
+    said, _ = _build(project, run_reasoner=False)
+    assert not _rebuilt(said)
+    _assert_as_a_full_build(project, tmp_path)
+
+
 def test_a_touched_export_is_rewritten_in_full(tmp_path):
     project = _project(tmp_path / "p")
     _build(project, run_reasoner=False)

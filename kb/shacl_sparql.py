@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -64,6 +65,7 @@ COMPONENTS = {
     SH["not"]: SH.NotConstraintComponent, SH["and"]: SH.AndConstraintComponent, SH["or"]: SH.OrConstraintComponent,
     SH.xone: SH.XoneConstraintComponent, SH.node: SH.NodeConstraintComponent, SH["in"]: SH.InConstraintComponent,
     SH.hasValue: SH.HasValueConstraintComponent, SH.closed: SH.ClosedConstraintComponent,
+    SH.sparql: SH.SPARQLConstraintComponent,
     SH.qualifiedValueShape: None,  # Min or Max, by the bound
 }
 NODE_KINDS = {SH.IRI: "isIRI({v})", SH.BlankNode: "isBlank({v})", SH.Literal: "isLiteral({v})",
@@ -179,6 +181,9 @@ class _Compiler:
     def __init__(self, shapes: Graph) -> None:
         self.g = shapes
         self.fresh = itertools.count(1)
+        # the parameters of the shapes' own constraint components (SPARQL-based): refused where used
+        self.parameters = {path for parameter in shapes.objects(None, SH.parameter)
+                           for path in shapes.objects(parameter, SH.path)}
 
     def var(self, stem: str) -> str:
         return f"?{stem}{next(self.fresh)}"
@@ -253,6 +258,9 @@ class _Compiler:
                                 messages[0] if messages else _default_message(key, param),
                                 f"SELECT DISTINCT {select} WHERE {{ {focus('?this')} {where} }}"))
 
+        for constraint in sorted(self.g.objects(shape, SH.sparql), key=str):
+            if not self.deactivated(constraint):
+                checks.append(self.sparql_check(shape, path, severity, messages, focus, constraint))
         for c in self.constraints(shape, "?this", "?value"):
             if c.count is not None:
                 checks.append(self.count_check(shape, path_str, severity, messages, focus, c))
@@ -271,6 +279,36 @@ class _Compiler:
                     return f"{focus(f)} {f} {path_str} {v} ."
                 checks += self.checks(prop, values)
         return checks
+
+    def sparql_check(self, shape: Node, path: Node | None, severity: Node, messages: list[str], focus,
+                     constraint: Node) -> Check:
+        """A SPARQL-based constraint (sh:sparql, sh:select): its query joined with the focus nodes.
+        SHACL pre-binds $this; the join gives the same rows when $this is bound by a mandatory
+        pattern and binding it first changes what no OPTIONAL, MINUS or BIND sees: exactly what the
+        rebuild's analysis proves (kb.dependencies), so a query it cannot prove so is refused."""
+        from kb.dependencies import NotLocal, analyse  # it imports rdflib's SPARQL parser
+        select = self.g.value(constraint, SH.select)
+        if select is None:
+            raise UnsupportedShape(f"{_name(shape)}: a SPARQL constraint without sh:select is not compiled")
+        text = str(select)
+        problem = prebinding_problem(text) or (
+            "?failure" if re.search(r"[?$]failure\b", text) else None) or _filter_before_binding(text)
+        if problem:
+            raise UnsupportedShape(f"{_name(shape)}: a SPARQL constraint using {problem} is not compiled")
+        if path is not None:
+            text = re.sub(r"\$PATH\b", path_text(self.g, path), text)
+        try:
+            analyse(f"{self.prologue()}\n{text}", key="this")
+        except NotLocal as e:
+            raise UnsupportedShape(f"{_name(shape)}: a SPARQL constraint whose $this pre-binding cannot be "
+                                   f"compiled as a join ({e})") from None
+        constraint_messages = sorted(str(m) for m in self.g.objects(constraint, SH.message))
+        where = text[re.search(r"\bSELECT\b", text, re.IGNORECASE).start():]
+        value = "" if path is not None else " BIND (?this AS ?focusValue)"  # a node shape's value: the focus node
+        return Check(shape, path_text(self.g, path) if path is not None else None, SH.SPARQLConstraintComponent,
+                     severity, (constraint_messages or messages or ["breaks a SPARQL constraint"])[0],
+                     f"SELECT DISTINCT ?this ?value ?sparqlPath ?focusValue WHERE {{ {focus('?this')} "
+                     f"{{ {where} }} BIND (?path AS ?sparqlPath){value} }}")
 
     def count_check(self, shape: Node, path: str | None, severity: Node, messages: list[str], focus,
                     c: _Constraint) -> Check:
@@ -322,8 +360,17 @@ class _Compiler:
         for key, param in sorted(self.g.predicate_objects(shape)):
             if key in NOT_CONSTRAINTS or key == SH.property or key == SH.maxCount and (shape, SH.minCount, None) in self.g:
                 continue
+            if key == SH.select and (None, SH.sparql, shape) in self.g:
+                continue  # the shape is its own SPARQL constraint: sh:select is that constraint's query
+            if key == SH.sparql:
+                if this == "?this":
+                    continue  # compiled by sparql_check
+                raise UnsupportedShape(f"{_name(shape)}: a SPARQL constraint inside sh:node or a logical constraint "
+                                       "is not compiled")
             if key not in COMPONENTS:
-                raise UnsupportedShape(f"{_name(shape)}: {key.n3(SH_NAMES)} is not compiled")
+                if key in self.parameters or key.startswith(str(SH)):
+                    raise UnsupportedShape(f"{_name(shape)}: {key.n3(SH_NAMES)} is not compiled")
+                continue  # not a parameter of any constraint component: SHACL ignores it
             if key in (SH.minCount, SH.maxCount):  # both bounds in one count
                 if path is None:
                     raise UnsupportedShape(f"{_name(shape)}: sh:minCount/sh:maxCount on a node shape is not compiled")
@@ -478,6 +525,39 @@ SH_NAMES = Graph(bind_namespaces="core").namespace_manager
 SH_NAMES.bind("sh", SH)
 
 
+# SHACL-SPARQL (section 5.2.1) forbids these in a query whose variables are pre-bound; the pre-bound
+# $shapesGraph and $currentShape are not supported by this engine (nor by Jena 4.5, which answers
+# as if they were unbound).
+FORBIDDEN = re.compile(r"\b(MINUS|SERVICE|VALUES)\b|\bAS\s*[?$](this|value|currentShape|shapesGraph)\b"
+                       r"|[?$](shapesGraph|currentShape)\b", re.IGNORECASE)
+STRINGS_AND_COMMENTS = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+                                  r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>\s]*>|#[^\n]*')
+
+
+def prebinding_problem(query: str, selects: int = 1) -> str | None:
+    """What a SHACL-SPARQL query uses that pre-binding rules out (MINUS, SERVICE, VALUES, a
+    pre-bound variable bound again with AS, a nested SELECT beyond `selects`), or $shapesGraph /
+    $currentShape; None if nothing."""
+    code = STRINGS_AND_COMMENTS.sub(" ", query)
+    found = FORBIDDEN.search(code)
+    if found:
+        return " ".join(found[0].split())
+    return "a nested SELECT" if len(re.findall(r"\bSELECT\b", code, re.IGNORECASE)) > selects else None
+
+
+def _filter_before_binding(query: str) -> str | None:
+    """A FILTER that names $this inside a nested group: pre-bound, $this is bound there; joined,
+    that group is evaluated before it is (W3C test pre-binding-005). None if there is none."""
+    code = STRINGS_AND_COMMENTS.sub(" ", query)
+    depth = 0
+    for token in re.finditer(r"[{}]|\bFILTER\b", code, re.IGNORECASE):
+        if token[0] in "{}":
+            depth += 1 if token[0] == "{" else -1
+        elif depth > 1 and re.match(r"\s*(NOT\s+)?EXISTS\b|[^{}]*?[?$]this\b", code[token.end():], re.IGNORECASE):
+            return "a FILTER on $this inside a nested group"
+    return None
+
+
 def compile_partially(shapes: Graph) -> Compiled:
     """The checks of every shape with a target that compiles, and the others with the reason."""
     compiler = _Compiler(shapes)
@@ -500,8 +580,9 @@ def _run(store: ox.Store, check: Check) -> list[Result]:
     results = []
     for row in store.query(check.query, use_default_graph_as_union=True):
         path, value = check.path, as_written(_get(row, "value"))
-        if (predicate := _get(row, "closedPath")) is not None:
+        if (predicate := _get(row, "closedPath") or _get(row, "sparqlPath")) is not None:
             path = f"<{predicate.value}>"
+        value = value if value is not None else as_written(_get(row, "focusValue"))
         components = [check.component]
         if check.counted is not None:
             least, most, too_few, too_many = check.counted

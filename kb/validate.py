@@ -24,7 +24,8 @@ from rdflib.term import Node
 from kb import jena, progress
 from kb.errors import Location, TradeKBError
 from kb.graph import PREFIXES, KnowledgeBase
-from kb.shacl_sparql import TARGETS, Result, UnsupportedShape, compile_partially, compile_shapes, find_violations, path_text
+from kb.shacl_sparql import (TARGETS, Result, UnsupportedShape, as_written, compile_partially, compile_shapes,
+                             find_violations, path_text)
 
 SHAPES_FILE = Path("ontology") / "shapes.ttl"
 
@@ -64,8 +65,13 @@ def shapes_file(project: Path) -> Path:
 
 
 def load_shapes(project: Path) -> Graph:
-    """The project's SHACL shapes (ontology/shapes.ttl)."""
-    return Graph().parse(Path(project) / SHAPES_FILE, format="turtle")
+    """The project's SHACL shapes (ontology/shapes.ttl), every literal as written: rdflib's own
+    reader would make "1"^^xsd:boolean true, and SHACL names only true (sh:deactivated "1" is not
+    a deactivated shape). Oxigraph reads the file."""
+    shapes = Graph()
+    for triple in ox.parse(path=str(Path(project) / SHAPES_FILE), format=ox.RdfFormat.TURTLE):
+        shapes.add((as_written(triple.subject), as_written(triple.predicate), as_written(triple.object)))
+    return shapes
 
 
 def _short(node: Node, graph: Graph) -> str:
@@ -107,6 +113,11 @@ def validate_graph(data: Graph, shapes: Graph) -> Graph:
     pySHACL rejects the shapes."""
     from pyshacl import validate as shacl_validate  # here: it brings rdflib's SPARQL engine (0.15 s)
     from pyshacl.errors import ConstraintLoadError, ReportableRuntimeError, ShapeLoadError
+    for key in (SH.uniqueLang, SH.closed, SH.deactivated, SH.qualifiedValueShapesDisjoint):
+        for flag in shapes.objects(None, key):
+            if str(flag) not in ("true", "false"):  # W3C test core/property/uniqueLang-002
+                raise UnsupportedShape(f"{key.n3(shapes.namespace_manager)} {flag.n3()}: pySHACL takes it for true "
+                                       "where SHACL names only true: write true or false")
     try:
         _, results, _ = shacl_validate(data, shacl_graph=shapes, inference="none", advanced=True,
                                        allow_warnings=True, iterate_rules=False)

@@ -39,10 +39,6 @@ MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 SHT = Namespace("http://www.w3.org/ns/shacl-test#")
 ENGINES = ("pyshacl", "sparql", "jena")
 
-# Known wrong answers of an engine, each checked by hand against the spec (see README).
-KNOWN = {
-    ("pyshacl", "core/property/uniqueLang-002"): "pySHACL 0.40 accepts sh:uniqueLang with a value other than true",
-}
 
 
 @dataclass(frozen=True)
@@ -172,8 +168,6 @@ def test_the_suite_is_all_there():
 def test_w3c(engine, name):
     if engine == "jena" and not jena.available():
         pytest.skip(jena.INSTALL_HINT)
-    if (engine, name) in KNOWN:
-        pytest.skip(KNOWN[engine, name])
     verdict, said = outcome(engine, TESTS[name])
     assert verdict != "wrong", said
 

@@ -15,8 +15,8 @@ for a caller that hands exactly those to another engine. tests/test_w3c_shacl.py
 to the W3C SHACL test suite: every test is answered right or refused.
 
 Oxigraph stores a literal by its value where it can ("01"^^xsd:integer as "1", "5"^^xsd:int as
-"5"^^xsd:integer), so a shape naming a datatype derived from xsd:integer is refused, and a
-non-canonical literal is reported in its canonical form.
+"5"^^xsd:integer), so a shape naming a datatype derived from xsd:integer is refused, and
+`store_of` refuses data holding a literal that the store would change (a build writes none).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import pyoxigraph as ox
-from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import SH, XSD
 from rdflib.term import Node
@@ -46,11 +46,12 @@ CHECKED_DATATYPES = {XSD[n] for n in ("boolean", "integer", "decimal", "double",
                                       "time", "duration", "dayTimeDuration", "yearMonthDuration")}
 FREE_DATATYPES = {XSD.string, RDF.langString}
 
-# Keys of a shape that are not constraints (or that a component below reads as a parameter).
-NOT_CONSTRAINTS = {RDF.type, RDFS.label, RDFS.comment, RDFS.subClassOf, SH.path, SH.message, SH.name,
-                   SH.description, SH.severity, SH.order, SH.group, SH.deactivated, SH.defaultValue,
-                   SH.declare, SH.prefixes, *TARGETS, SH.qualifiedMinCount, SH.qualifiedMaxCount,
-                   SH.qualifiedValueShapesDisjoint, SH.flags, SH.ignoredProperties, OWL.imports}
+# SHACL's keys of a shape that are not constraints (or that a component below reads as a
+# parameter). Another vocabulary's keys are no constraint unless a constraint component of the
+# shapes names them as its parameter (then refused).
+NOT_CONSTRAINTS = {SH.path, SH.message, SH.name, SH.description, SH.severity, SH.order, SH.group, SH.deactivated,
+                   SH.defaultValue, SH.declare, SH.prefixes, *TARGETS, SH.qualifiedMinCount, SH.qualifiedMaxCount,
+                   SH.qualifiedValueShapesDisjoint, SH.flags, SH.ignoredProperties}
 # sh:property is compiled as the shape it names; the rest as constraint components below.
 COMPONENTS = {
     SH["class"]: SH.ClassConstraintComponent, SH.datatype: SH.DatatypeConstraintComponent,
@@ -96,8 +97,8 @@ class Result:
 
 @dataclass(frozen=True)
 class Check:
-    """One compiled constraint: a SELECT of ?this (and ?value when results carry one; ?n when the
-    message depends on a count), and what each row's result says besides."""
+    """One compiled constraint: a SELECT of ?this (and ?value when results carry one, ?n for a
+    count), and what each row's result says besides."""
 
     shape: Node
     path: str | None
@@ -184,6 +185,7 @@ class _Compiler:
         # the parameters of the shapes' own constraint components (SPARQL-based): refused where used
         self.parameters = {path for parameter in shapes.objects(None, SH.parameter)
                            for path in shapes.objects(parameter, SH.path)}
+        self.classes = set(shapes.transitive_subjects(RDFS.subClassOf, RDFS.Class))  # rdfs:Class and its subclasses
 
     def var(self, stem: str) -> str:
         return f"?{stem}{next(self.fresh)}"
@@ -205,10 +207,14 @@ class _Compiler:
     def targeted(self) -> list[Node]:
         """Every shape with a target (explicit, or implicit: a shape that is also an rdfs:Class)."""
         shapes = {s for key in TARGETS for s in self.g.subjects(key, None)}
-        classes = set(self.g.transitive_subjects(RDFS.subClassOf, RDFS.Class))
-        shapes |= {s for c in classes for s in self.g.subjects(RDF.type, c)
-                   if (s, RDF.type, SH.NodeShape) in self.g or (s, RDF.type, SH.PropertyShape) in self.g}
+        shapes |= {s for c in self.classes for s in self.g.subjects(RDF.type, c) if self.is_class(s)}
         return sorted(shapes, key=lambda s: (isinstance(s, BNode), str(s)))
+
+    def is_class(self, shape: Node) -> bool:
+        """Is the shape also a class (an instance of rdfs:Class or of a subclass of it), so that
+        its instances are its focus nodes? Only a node or property shape counts."""
+        return ((shape, RDF.type, SH.NodeShape) in self.g or (shape, RDF.type, SH.PropertyShape) in self.g) and any(
+            (shape, RDF.type, c) in self.g for c in self.classes)
 
     def focus(self, shape: Node, this: str) -> str:
         """A group pattern binding `this` to each focus node of the shape (a node may come more than
@@ -218,8 +224,7 @@ class _Compiler:
         if nodes:
             parts.append(f"VALUES {this} {{ {' '.join(map(_n3, nodes))} }}")
         classes = sorted(self.g.objects(shape, SH.targetClass))
-        if (shape, RDF.type, RDFS.Class) in self.g or any(
-                (shape, RDF.type, c) in self.g for c in self.g.transitive_subjects(RDFS.subClassOf, RDFS.Class)):
+        if self.is_class(shape):
             classes.append(shape)
         parts += [f"{this} {SUBCLASS} {_n3(c)}" for c in classes]
         parts += [f"{this} {_n3(p)} []" for p in sorted(self.g.objects(shape, SH.targetSubjectsOf))]
@@ -228,18 +233,26 @@ class _Compiler:
             select = self.g.value(target, SH.select)
             if select is None:
                 raise UnsupportedShape(f"{_name(shape)}: only SPARQL targets (sh:select) are compiled")
-            parts.append(f"{{ {select} }}" if this == "?this" else f"{{ SELECT ({'?this'} AS {this}) WHERE {{ {select} }} }}")
+            parts.append(f"{{ {select} }}" if this == "?this" else f"{{ SELECT (?this AS {this}) WHERE {{ {{ {select} }} }} }}")
         return " UNION ".join(f"{{ {p} }}" for p in parts)
 
     # ---- checks ------------------------------------------------------------------------------
 
     def compile(self) -> Compiled:
         compiled = Compiled()
+        prologue = self.prologue()
         for shape in self.targeted():
             if self.deactivated(shape):
                 continue
             try:
-                compiled.checks += self.checks(shape, lambda v, shape=shape: self.focus(shape, v))
+                checks = [replace(c, query=f"{prologue}\n{c.query}" if prologue else c.query)
+                          for c in self.checks(shape, lambda v, shape=shape: self.focus(shape, v))]
+                for check in checks:  # a shape's own SPARQL that rdflib reads and Oxigraph does not
+                    try:
+                        ox.Store().query(check.query)
+                    except SyntaxError as e:
+                        raise UnsupportedShape(f"{_name(shape)}: a query of it does not run on Oxigraph ({e})") from None
+                compiled.checks += checks
             except UnsupportedShape as e:
                 compiled.refused[shape] = str(e)
         return compiled
@@ -303,12 +316,12 @@ class _Compiler:
             raise UnsupportedShape(f"{_name(shape)}: a SPARQL constraint whose $this pre-binding cannot be "
                                    f"compiled as a join ({e})") from None
         constraint_messages = sorted(str(m) for m in self.g.objects(constraint, SH.message))
-        where = text[re.search(r"\bSELECT\b", text, re.IGNORECASE).start():]
+        start = re.search(r"\bSELECT\b", text, re.IGNORECASE).start()  # its own PREFIX lines go before ours
         value = "" if path is not None else " BIND (?this AS ?focusValue)"  # a node shape's value: the focus node
         return Check(shape, path_text(self.g, path) if path is not None else None, SH.SPARQLConstraintComponent,
                      severity, (constraint_messages or messages or ["breaks a SPARQL constraint"])[0],
-                     f"SELECT DISTINCT ?this ?value ?sparqlPath ?focusValue WHERE {{ {focus('?this')} "
-                     f"{{ {where} }} BIND (?path AS ?sparqlPath){value} }}")
+                     f"{text[:start]}SELECT DISTINCT ?this ?value ?sparqlPath ?focusValue WHERE {{ {focus('?this')} "
+                     f"{{ {text[start:]} }} BIND (?path AS ?sparqlPath){value} }}")
 
     def count_check(self, shape: Node, path: str | None, severity: Node, messages: list[str], focus,
                     c: _Constraint) -> Check:
@@ -560,11 +573,7 @@ def _filter_before_binding(query: str) -> str | None:
 
 def compile_partially(shapes: Graph) -> Compiled:
     """The checks of every shape with a target that compiles, and the others with the reason."""
-    compiler = _Compiler(shapes)
-    compiled = compiler.compile()
-    prologue = compiler.prologue()
-    compiled.checks = [replace(c, query=f"{prologue}\n{c.query}" if prologue else c.query) for c in compiled.checks]
-    return compiled
+    return _Compiler(shapes).compile()
 
 
 def compile_shapes(shapes: Graph) -> list[Check]:
@@ -579,10 +588,10 @@ def compile_shapes(shapes: Graph) -> list[Check]:
 def _run(store: ox.Store, check: Check) -> list[Result]:
     results = []
     for row in store.query(check.query, use_default_graph_as_union=True):
-        path, value = check.path, as_written(_get(row, "value"))
-        if (predicate := _get(row, "closedPath") or _get(row, "sparqlPath")) is not None:
+        path, value = check.path, as_written(row["value"])
+        if (predicate := row["closedPath"] or row["sparqlPath"]) is not None:
             path = f"<{predicate.value}>"
-        value = value if value is not None else as_written(_get(row, "focusValue"))
+        value = value if value is not None else as_written(row["focusValue"])
         components = [check.component]
         if check.counted is not None:
             least, most, too_few, too_many = check.counted
@@ -592,13 +601,6 @@ def _run(store: ox.Store, check: Check) -> list[Result]:
         results += [Result(as_written(row["this"]), path, value, check.shape, c, check.severity, check.message)
                     for c in components]
     return results
-
-
-def _get(row: ox.QuerySolution, name: str):
-    try:
-        return row[name]
-    except (KeyError, IndexError):
-        return None
 
 
 def store_of(triples: Iterable[tuple[Node, Node, Node]]) -> ox.Store:
@@ -620,5 +622,8 @@ def store_of(triples: Iterable[tuple[Node, Node, Node]]) -> ox.Store:
 def find_violations(store: ox.Store, checks: list[Check]) -> list[Result]:
     """Run every compiled check over the union of the store's graphs, on all cores (Oxigraph
     evaluates a query without holding Python's lock), results in the order of the checks."""
+    # the longest queries first (they tend to take longest), so that no core waits long at the end
+    order = sorted(range(len(checks)), key=lambda i: -len(checks[i].query))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        return [result for found in pool.map(lambda check: _run(store, check), checks) for result in found]
+        running = {i: pool.submit(_run, store, checks[i]) for i in order}
+        return [result for i in range(len(checks)) for result in running[i].result()]

@@ -326,14 +326,18 @@ class _Compiler:
     def count_check(self, shape: Node, path: str | None, severity: Node, messages: list[str], focus,
                     c: _Constraint) -> Check:
         """A count constraint at the top: one GROUP BY over the focus nodes for both bounds (a
-        lower bound of 1 alone is a plain NOT EXISTS)."""
+        lower bound of 1 alone is a plain NOT EXISTS, an upper bound of 0 alone a plain join)."""
         least, most, v, values = c.count
+        message = messages[0] if messages else _default_message(c.key, c.param)
         if least == 1 and most is None:
-            return Check(shape, path, c.component, severity, messages[0] if messages else _default_message(c.key, c.param),
+            return Check(shape, path, c.component, severity, message,
                          f"SELECT DISTINCT ?this WHERE {{ {focus('?this')} FILTER NOT EXISTS {{ {values} }} }}")
+        if not least and most == 0:  # any value breaks it: no need to count them
+            return Check(shape, path, c.components[1], severity, message,
+                         f"SELECT DISTINCT ?this WHERE {{ {focus('?this')} {values} }}")
         optional = f"OPTIONAL {{ {values} }}" if least else values  # without a lower bound no value breaks nothing
         test = " || ".join([f"?n < {least}"] * bool(least) + [f"?n > {most}"] * (most is not None))
-        return Check(shape, path, c.component, severity, messages[0] if messages else _default_message(c.key, c.param),
+        return Check(shape, path, c.component, severity, message,
                      f"SELECT ?this ?n WHERE {{ {{ SELECT ?this (COUNT(DISTINCT {v}) AS ?n) WHERE {{ {focus('?this')} "
                      f"{optional} }} GROUP BY ?this }} FILTER ({test}) }}", (least, most, *c.components))
 
@@ -349,7 +353,9 @@ class _Compiler:
                 if least:
                     having = f"SELECT {x} WHERE {{ {values} }} GROUP BY {x} HAVING (COUNT(DISTINCT {v}) >= {least})"
                     tests.append(f"EXISTS {{ {values} }}" if least == 1 else f"EXISTS {{ {having} }}")
-                if most is not None:
+                if most == 0:
+                    tests.append(f"NOT EXISTS {{ {values} }}")
+                elif most is not None:
                     tests.append(f"NOT EXISTS {{ SELECT {x} WHERE {{ {values} }} GROUP BY {x} "
                                  f"HAVING (COUNT(DISTINCT {v}) > {most}) }}")
             else:

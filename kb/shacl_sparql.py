@@ -253,8 +253,9 @@ class _Compiler:
                     except SyntaxError as e:
                         raise UnsupportedShape(f"{_name(shape)}: a query of it does not run on Oxigraph ({e})") from None
                 compiled.checks += checks
-            except UnsupportedShape as e:
-                compiled.refused[shape] = str(e)
+            except UnsupportedShape as e:  # named by the shape with the target, whatever shape inside it was refused
+                said = str(e)
+                compiled.refused[shape] = said if said.startswith(_name(shape)) else f"{_name(shape)}: {said}"
         return compiled
 
     def checks(self, shape: Node, focus) -> list[Check]:

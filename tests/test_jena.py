@@ -1,8 +1,9 @@
 """Apache Jena's SHACL gives pySHACL's verdicts: on the seed KB and on every failing fixture; and
 Jena's riot, an independent reader, parses the exported Turtle and TriG strictly without a warning.
 
-pySHACL is the validator of record; Jena is the fast engine for large graphs (`--shacl jena`, or
-`auto` above 50,000 quads). CI installs Jena, so there a missing Jena is a failure, not a skip.
+pySHACL is the validator of record; Jena (`--shacl jena`) is an independent second opinion. CI
+installs Jena, so there a missing Jena is a failure, not a skip. tests/test_w3c_shacl.py holds it
+to the W3C suite as well.
 """
 
 from __future__ import annotations

@@ -133,3 +133,19 @@ def test_small_probes_get_pyshacls_verdict(probe):
     expected = by_pyshacl(data, shapes)
     assert expected or probe.startswith("sh:deactivated")
     assert by_sparql(store_of(data), shapes) == expected
+
+
+def test_a_refusal_is_one_line_and_exit_2(mini_project):
+    """`validate --shacl sparql` on shapes it cannot compile: one line naming the shape and the
+    feature, exit 2 (bad input), no traceback; auto, on a small graph pySHACL's, validates."""
+    from click.testing import CliRunner
+    from kb.cli import cli
+    with open(mini_project / "ontology" / "shapes.ttl", "a", encoding="utf-8") as shapes:
+        shapes.write("\ntkbsh:IntShape a sh:NodeShape ; sh:targetClass tkb:Article ;\n"
+                     "    sh:property [ sh:path tkb:pages ; sh:datatype xsd:int ] .\n")
+    refused = CliRunner().invoke(cli, ["-C", str(mini_project), "validate", "--shacl", "sparql"])
+    assert refused.exit_code == 2
+    assert refused.output.strip().splitlines() == [
+        "<https://w3id.org/tradekb/shapes#IntShape>: sh:datatype <http://www.w3.org/2001/XMLSchema#int> is not "
+        "compiled (Oxigraph cannot tell its well-formed literals, or stores it as another datatype)"]
+    assert CliRunner().invoke(cli, ["-C", str(mini_project), "validate"]).exit_code == 0

@@ -31,12 +31,13 @@ from dataclasses import dataclass, field, replace
 import pyoxigraph as ox
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
-from rdflib.namespace import SH, XSD
+from rdflib.namespace import SH, Namespace
 from rdflib.term import Node
 
 from kb.errors import TradeKBError
 from kb.terms import XSD_STRING, to_oxigraph_term
 
+XSD = Namespace("http://www.w3.org/2001/XMLSchema#")  # rdflib's own makes pytest's doctest collector warn
 SUBCLASS = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>/<http://www.w3.org/2000/01/rdf-schema#subClassOf>*"
 TARGETS = (SH.targetNode, SH.targetClass, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target)
 

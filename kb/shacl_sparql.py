@@ -567,15 +567,20 @@ def prebinding_problem(query: str, selects: int = 1) -> str | None:
 
 
 def _filter_before_binding(query: str) -> str | None:
-    """A FILTER that names $this inside a nested group: pre-bound, $this is bound there; joined,
-    that group is evaluated before it is (W3C test pre-binding-005). None if there is none."""
+    """A FILTER inside a nested group whose group names $this: pre-bound, $this is bound there;
+    joined, that group is evaluated before it is (W3C test pre-binding-005). None if there is none."""
     code = STRINGS_AND_COMMENTS.sub(" ", query)
     depth = 0
     for token in re.finditer(r"[{}]|\bFILTER\b", code, re.IGNORECASE):
         if token[0] in "{}":
             depth += 1 if token[0] == "{" else -1
-        elif depth > 1 and re.match(r"\s*(NOT\s+)?EXISTS\b|[^{}]*?[?$]this\b", code[token.end():], re.IGNORECASE):
-            return "a FILTER on $this inside a nested group"
+        elif depth > 1:
+            level, end = depth, token.end()
+            while level >= depth and end < len(code):  # to the end of the FILTER's group
+                level += {"{": 1, "}": -1}.get(code[end], 0)
+                end += 1
+            if re.search(r"[?$]this\b", code[token.end():end]):
+                return "a FILTER on $this inside a nested group"
     return None
 
 

@@ -149,3 +149,32 @@ def test_a_refusal_is_one_line_and_exit_2(mini_project):
         "<https://w3id.org/tradekb/shapes#IntShape>: sh:datatype <http://www.w3.org/2001/XMLSchema#int> is not "
         "compiled (Oxigraph cannot tell its well-formed literals, or stores it as another datatype)"]
     assert CliRunner().invoke(cli, ["-C", str(mini_project), "validate"]).exit_code == 0
+
+
+SPARQL_SHAPE = """
+    @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/> .
+    ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:sparql [ sh:select "SELECT $this ?value WHERE { %s }" ] .
+"""
+
+
+@pytest.mark.parametrize("where", [
+    "$this <http://x/p> ?x . { ?x <http://x/q> ?value FILTER (EXISTS { $this <http://x/r> ?value }) }",
+    "OPTIONAL { $this <http://x/p> ?value }",
+    "$this <http://x/p> ?value MINUS { $this <http://x/q> ?value }",
+])
+def test_a_sparql_constraint_a_join_would_answer_otherwise_is_refused(where):
+    """SHACL pre-binds $this: a query whose nested groups, OPTIONAL or MINUS would see $this unbound
+    when joined afterwards is refused, not compiled to another answer."""
+    with pytest.raises(UnsupportedShape, match="SPARQL constraint"):
+        compile_shapes(Graph().parse(data=SPARQL_SHAPE % where, format="turtle"))
+
+
+def test_a_sparql_constraint_gets_pyshacls_verdict():
+    shapes = Graph().parse(data=SPARQL_SHAPE % ("$this <http://example.org/p> ?value "
+                                                "FILTER NOT EXISTS { ?value <http://example.org/q> $this }"),
+                           format="turtle")
+    data = Graph().parse(data="""@prefix ex: <http://example.org/> .
+        ex:a a ex:C ; ex:p ex:x, ex:y . ex:x ex:q ex:a . ex:b a ex:C . """, format="turtle")
+    expected = by_pyshacl(data, shapes)
+    assert {(str(r.focus), str(r.value)) for r in expected} == {("http://example.org/a", "http://example.org/y")}
+    assert by_sparql(store_of(data), shapes) == expected

@@ -108,9 +108,13 @@ class ShapesError(TradeKBError):
     """An engine rejected the shapes (not valid SHACL, or a SHACL-SPARQL query it refuses)."""
 
 
+def _one_line(said: object) -> str:
+    return " ".join(str(said).split())
+
+
 def validate_graph(data: Graph, shapes: Graph) -> Graph:
-    """pySHACL's results graph for `data` (SHACL-SPARQL constraints enabled); ShapesError when
-    pySHACL rejects the shapes."""
+    """pySHACL's results graph for `data` (SHACL-SPARQL constraints enabled); UnsupportedShape
+    where pySHACL would answer wrongly or says it cannot, ShapesError when it rejects the shapes."""
     from pyshacl import validate as shacl_validate  # here: it brings rdflib's SPARQL engine (0.15 s)
     from pyshacl.errors import ConstraintLoadError, ReportableRuntimeError, ShapeLoadError
     for key in (SH.uniqueLang, SH.closed, SH.deactivated, SH.qualifiedValueShapesDisjoint):
@@ -122,11 +126,11 @@ def validate_graph(data: Graph, shapes: Graph) -> Graph:
         _, results, _ = shacl_validate(data, shacl_graph=shapes, inference="none", advanced=True,
                                        allow_warnings=True, iterate_rules=False)
     except NotImplementedError as e:  # pySHACL names what it does not support
-        raise UnsupportedShape(f"pySHACL does not support this: {' '.join(str(e).split())}") from None
+        raise UnsupportedShape(f"pySHACL does not support this: {_one_line(e)}") from None
     except (ReportableRuntimeError, ShapeLoadError, ConstraintLoadError) as e:
-        raise ShapesError(f"pySHACL rejected the shapes: {' '.join(str(getattr(e, 'message', e)).split())}") from None
+        raise ShapesError(f"pySHACL rejected the shapes: {_one_line(getattr(e, 'message', e))}") from None
     if not isinstance(results, Graph):  # pySHACL returns its failure (a query it refuses) instead of a report
-        raise ShapesError(f"pySHACL rejected the shapes: {' '.join(str(getattr(results, 'message', results)).split())}")
+        raise ShapesError(f"pySHACL rejected the shapes: {_one_line(getattr(results, 'message', results))}")
     return results
 
 

@@ -23,8 +23,8 @@ import pyoxigraph as ox
 from rdflib import Graph
 from rdflib.namespace import SH
 
-from kb.errors import DependencyError
-from kb.shacl_sparql import UnsupportedShape, as_written, prebinding_problem
+from kb.errors import DependencyError, TradeKBError
+from kb.shacl_sparql import UnsupportedShape, graph_as_written, prebinding_problem
 
 JAVA_DIR = Path("/usr/share/java")
 # The jars `shacl validate` and `riot` need, by their unversioned Debian names. Logging goes through
@@ -184,8 +184,9 @@ def refuse_unsupported(shapes: Graph) -> None:
                                        "as the spec says: use pyshacl")
 
 
-class JenaRefused(DependencyError):
-    """Jena did not validate: it rejected the shapes or the data (its message says why)."""
+class JenaRefused(TradeKBError):
+    """Jena did not validate: it rejected the shapes or the data (its message says why): bad
+    input, not a missing tool."""
 
 
 def validate_many(jobs: list[tuple[Path, Path]]) -> list[Graph | JenaRefused]:
@@ -210,10 +211,8 @@ def validate_many(jobs: list[tuple[Path, Path]]) -> list[Graph | JenaRefused]:
             if text.startswith("# error: "):
                 reports.append(JenaRefused(f"Jena SHACL refused: {text[len('# error: '):].strip()}"))
             else:
-                report = Graph()  # read by Oxigraph: rdflib's reader would relabel blank nodes, rewrite literals
-                for triple in ox.parse(text.encode(), format=ox.RdfFormat.N_TRIPLES):
-                    report.add((as_written(triple.subject), as_written(triple.predicate), as_written(triple.object)))
-                reports.append(report)
+                # read by Oxigraph: rdflib's reader would relabel blank nodes and rewrite literals
+                reports.append(graph_as_written(ox.parse(text.encode(), format=ox.RdfFormat.N_TRIPLES)))
         return reports
 
 

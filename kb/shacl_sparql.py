@@ -164,6 +164,15 @@ def as_written(term: ox.NamedNode | ox.BlankNode | ox.Literal | None) -> Node | 
     return Literal(term.value, datatype=datatype, normalize=False)
 
 
+def graph_as_written(triples: Iterable[ox.Triple | ox.Quad]) -> Graph:
+    """An rdflib graph of Oxigraph's triples (or quads' triples), blank node labels and literals
+    as written (see as_written)."""
+    graph = Graph()
+    for t in triples:
+        graph.add((as_written(t.subject), as_written(t.predicate), as_written(t.object)))
+    return graph
+
+
 def _true(term: Node) -> bool:
     """Is the term the literal true itself ("1"^^xsd:boolean is another term: SHACL names true)?"""
     return isinstance(term, Literal) and term.datatype == XSD.boolean and str(term) == "true"

@@ -24,8 +24,8 @@ from rdflib.term import Node
 from kb import jena, progress
 from kb.errors import Location, TradeKBError
 from kb.graph import PREFIXES, KnowledgeBase
-from kb.shacl_sparql import (TARGETS, Result, UnsupportedShape, as_written, compile_partially, compile_shapes,
-                             find_violations, path_text)
+from kb.shacl_sparql import (TARGETS, Result, UnsupportedShape, compile_partially, compile_shapes, find_violations,
+                             graph_as_written, path_text)
 
 SHAPES_FILE = Path("ontology") / "shapes.ttl"
 
@@ -68,10 +68,7 @@ def load_shapes(project: Path) -> Graph:
     """The project's SHACL shapes (ontology/shapes.ttl), every literal as written: rdflib's own
     reader would make "1"^^xsd:boolean true, and SHACL names only true (sh:deactivated "1" is not
     a deactivated shape). Oxigraph reads the file."""
-    shapes = Graph()
-    for triple in ox.parse(path=str(Path(project) / SHAPES_FILE), format=ox.RdfFormat.TURTLE):
-        shapes.add((as_written(triple.subject), as_written(triple.predicate), as_written(triple.object)))
-    return shapes
+    return graph_as_written(ox.parse(path=str(Path(project) / SHAPES_FILE), format=ox.RdfFormat.TURTLE))
 
 
 def _short(node: Node, graph: Graph) -> str:

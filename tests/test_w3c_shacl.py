@@ -1,5 +1,5 @@
 """The W3C SHACL test suite (tests/w3c/shacl: core and SHACL-SPARQL, 120 validation tests), run
-against every SHACL engine tradekb offers.
+against every SHACL engine tradekb offers, and `auto` as it validates a large graph.
 
 Each engine must give the expected report: `conforms`, and the results as a multiset of (focus
 node, result path, value, source shape, constraint component, severity) — or refuse, with an
@@ -32,12 +32,13 @@ from kb import jena  # noqa: E402
 from kb.errors import TradeKBError  # noqa: E402
 from kb.shacl_sparql import Result, UnsupportedShape, store_of  # noqa: E402
 from kb.terms import to_oxigraph_term  # noqa: E402
-from kb.validate import by_sparql, results_of, validate_graph  # noqa: E402
+from kb.validate import by_auto, by_sparql, results_of, validate_graph  # noqa: E402
 
 SUITE = Path(__file__).resolve().parent / "w3c" / "shacl"
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 SHT = Namespace("http://www.w3.org/ns/shacl-test#")
-ENGINES = ("pyshacl", "sparql", "jena")
+# auto: as `--shacl auto` validates a large graph, the compiled engine with pySHACL for the rest
+ENGINES = ("pyshacl", "sparql", "jena", "auto")
 
 
 
@@ -134,6 +135,9 @@ def answer(engine: str, test: W3CTest) -> tuple[list[Result], bool]:
         return results, not results
     if engine == "sparql":
         results = by_sparql(store_of(test.data), test.shapes)
+        return results, not results
+    if engine == "auto":
+        results = by_auto(store_of(test.data), lambda: test.data, test.shapes)
         return results, not results
     jena.refuse_unsupported(test.shapes)
     report = _jena_reports()[test.name]

@@ -418,13 +418,13 @@ class _Compiler:
                                       condition=condition)
                           for pattern, condition in self.pairwise(shape, key, param, this, value, route, step)]
             else:
-                condition = self.violates(key, param, value)
+                condition = self.violates(shape, key, param, value)
                 found.append(_Constraint(key, param, COMPONENTS[key], f"{step} FILTER ({condition})", True,
                                          condition=condition if not step else None))
         return found
 
-    def violates(self, key: Node, param: Node, v: str) -> str:
-        """A filter true when the value node `v` breaks the constraint `key` `param`."""
+    def violates(self, shape: Node, key: Node, param: Node, v: str) -> str:
+        """A filter true when the value node `v` breaks the constraint `key` `param` of the shape."""
         if key == SH["class"]:
             return f"NOT EXISTS {{ {v} {SUBCLASS} {_n3(param)} }}"
         if key == SH.datatype:
@@ -443,7 +443,7 @@ class _Compiler:
         if key in (SH.minLength, SH.maxLength):
             return f"isBlank({v}) || STRLEN(STR({v})) {'<' if key == SH.minLength else '>'} {int(param)}"
         if key == SH.pattern:
-            flags = [f for s in self.g.subjects(SH.pattern, param) for f in self.g.objects(s, SH.flags)]
+            flags = list(self.g.objects(shape, SH.flags))
             args = _n3(Literal(str(param))) + (f", {_n3(Literal(str(flags[0])))}" if flags else "")
             return f"isBlank({v}) || !REGEX(STR({v}), {args})"
         if key == SH.languageIn:

@@ -192,6 +192,7 @@ class _Compiler:
     def __init__(self, shapes: Graph) -> None:
         self.g = shapes
         self.fresh = itertools.count(1)
+        self.nesting: list[Node] = []  # the shapes whose conformance is being written, outermost first
         # the parameters of the shapes' own constraint components (SPARQL-based): refused where used
         self.parameters = {path for parameter in shapes.objects(None, SH.parameter)
                            for path in shapes.objects(parameter, SH.path)}
@@ -353,9 +354,19 @@ class _Compiler:
                      f"{optional} }} GROUP BY ?this }} FILTER ({test}) }}", (least, most, *c.components))
 
     def conforms(self, shape: Node, x: str) -> str:
-        """A SPARQL boolean expression: does the node `x` conform to `shape`?"""
+        """A SPARQL boolean expression: does the node `x` conform to `shape`? A shape reached again
+        through itself is refused (SHACL leaves recursive shapes undefined)."""
         if self.deactivated(shape):
             return "true"
+        if shape in self.nesting:
+            raise UnsupportedShape(f"{_name(shape)}: a shape that refers to itself (recursion) is not compiled")
+        self.nesting.append(shape)
+        try:
+            return self.conformance(shape, x)
+        finally:
+            self.nesting.pop()
+
+    def conformance(self, shape: Node, x: str) -> str:
         path = self.g.value(shape, SH.path)
         tests = []
         for c in self.constraints(shape, x, x if path is None else self.var("v")):

@@ -178,3 +178,11 @@ def test_a_sparql_constraint_gets_pyshacls_verdict():
     expected = by_pyshacl(data, shapes)
     assert {(str(r.focus), str(r.value)) for r in expected} == {("http://example.org/a", "http://example.org/y")}
     assert by_sparql(store_of(data), shapes) == expected
+
+
+def test_a_recursive_shape_is_refused_not_a_crash():
+    shapes = Graph().parse(data="""@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/> .
+        ex:Person a sh:NodeShape ; sh:targetClass ex:P ; sh:property [ sh:path ex:knows ; sh:node ex:Person ] .
+    """, format="turtle")
+    with pytest.raises(UnsupportedShape, match="refers to itself"):
+        compile_shapes(shapes)

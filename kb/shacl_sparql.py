@@ -173,6 +173,15 @@ def graph_as_written(triples: Iterable[ox.Triple | ox.Quad]) -> Graph:
     return graph
 
 
+def _count(term: Node | None) -> int | None:
+    """A count parameter (sh:minCount, sh:maxLength, ...) as an int; UnsupportedShape if it is none."""
+    if term is None:
+        return None
+    if not (isinstance(term, Literal) and isinstance(term.toPython(), int) and not isinstance(term.toPython(), bool)):
+        raise UnsupportedShape(f"{term.n3()} is not an integer, where SHACL needs one")
+    return term.toPython()
+
+
 def _true(term: Node) -> bool:
     """Is the term the literal true itself ("1"^^xsd:boolean is another term: SHACL names true)?"""
     return isinstance(term, Literal) and term.datatype == XSD.boolean and str(term) == "true"
@@ -202,6 +211,9 @@ class _Compiler:
         return f"?{stem}{next(self.fresh)}"
 
     def items(self, head: Node) -> list[Node]:
+        """The members of an RDF list; UnsupportedShape if `head` is no list."""
+        if head != RDF.nil and (head, RDF.first, None) not in self.g:
+            raise UnsupportedShape(f"{head.n3()} is not a list, where SHACL needs one")
         return list(Collection(self.g, head))
 
     def deactivated(self, shape: Node) -> bool:
@@ -415,12 +427,11 @@ class _Compiler:
             if key in (SH.minCount, SH.maxCount):  # both bounds in one count
                 if path is None:
                     raise UnsupportedShape(f"{_name(shape)}: sh:minCount/sh:maxCount on a node shape is not compiled")
-                least, most = (self.g.value(shape, k) for k in (SH.minCount, SH.maxCount))
-                if not int(least or 0) and most is None:
+                least, most = (_count(self.g.value(shape, k)) for k in (SH.minCount, SH.maxCount))
+                if not least and most is None:
                     continue  # sh:minCount 0: nothing breaks it
                 v = self.var("c")
-                found.append(_Constraint(key, param, COMPONENTS[key], "", False, count=(
-                    int(least) if least is not None else None, int(most) if most is not None else None, v,
+                found.append(_Constraint(key, param, COMPONENTS[key], "", False, count=(least, most, v,
                     f"{this} {route} {v} ."), components=(SH.MinCountConstraintComponent, SH.MaxCountConstraintComponent)))
             elif key == SH.qualifiedValueShape:
                 found += self.qualified(shape, this, route, param)
@@ -452,7 +463,7 @@ class _Compiler:
         if key in COMPARISONS:
             return f"!COALESCE({v} {COMPARISONS[key]} {_n3(param)}, false)"
         if key in (SH.minLength, SH.maxLength):
-            return f"isBlank({v}) || STRLEN(STR({v})) {'<' if key == SH.minLength else '>'} {int(param)}"
+            return f"isBlank({v}) || STRLEN(STR({v})) {'<' if key == SH.minLength else '>'} {_count(param)}"
         if key == SH.pattern:
             flags = list(self.g.objects(shape, SH.flags))
             args = _n3(Literal(str(param))) + (f", {_n3(Literal(str(flags[0])))}" if flags else "")
@@ -484,11 +495,11 @@ class _Compiler:
             siblings = {q for parent in self.g.subjects(SH.property, shape) for s in self.g.objects(parent, SH.property)
                         for q in self.g.objects(s, SH.qualifiedValueShape) if q != inner}
             test = " && ".join([test] + [f"!{self.conforms(q, v)}" for q in sorted(siblings, key=str)])
-        least, most = (self.g.value(shape, k) for k in (SH.qualifiedMinCount, SH.qualifiedMaxCount))
-        if not int(least or 0) and most is None:
+        least, most = (_count(self.g.value(shape, k)) for k in (SH.qualifiedMinCount, SH.qualifiedMaxCount))
+        if not least and most is None:
             return []
         return [_Constraint(SH.qualifiedValueShape, inner, SH.QualifiedMinCountConstraintComponent, "", False, count=(
-            int(least) if least is not None else None, int(most) if most is not None else None, v,
+            least, most, v,
             f"{this} {route} {v} FILTER ({test})"),
             components=(SH.QualifiedMinCountConstraintComponent, SH.QualifiedMaxCountConstraintComponent))]
 

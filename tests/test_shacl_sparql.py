@@ -186,3 +186,12 @@ def test_a_recursive_shape_is_refused_not_a_crash():
     """, format="turtle")
     with pytest.raises(UnsupportedShape, match="refers to itself"):
         compile_shapes(shapes)
+
+
+@pytest.mark.parametrize("bad, said", [('sh:minCount "x"', "is not an integer"), ("sh:maxLength 1.5", "is not an integer"),
+                                       ("sh:in ex:notalist", "is not a list")])
+def test_an_ill_formed_parameter_is_refused_in_one_line_not_a_crash(bad, said):
+    shapes = Graph().parse(data="@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/> . "
+                                f"ex:S sh:targetClass ex:C ; sh:property [ sh:path ex:p ; {bad} ] .", format="turtle")
+    with pytest.raises(UnsupportedShape, match=f"^<http://example.org/S>: .* {said}"):
+        compile_shapes(shapes)

@@ -237,8 +237,9 @@ CATALOGUE = [
          "not a regular file but a directory"),
     pytest.param(Case("the shapes linked to a file outside", lambda p: _move_out(p, "ontology/shapes.ttl"),
                       "ontology/shapes.ttl", 0, "outside the project"),
-                 marks=pytest.mark.xfail(strict=True, reason="kb/validate.py's load_shapes reads the shapes "
-                                         "itself; it is to call kb.inputfiles.read_turtle")),
+                 marks=pytest.mark.xfail(strict=True, reason="kb/validate.py's load_shapes reads the file "
+                                         "itself: it is to take its text from kb.inputfiles.read_text and "
+                                         "name the line of Oxigraph's SyntaxError")),
     pytest.param(Case("broken Turtle in the shapes", lambda p: append(p / "ontology" / "shapes.ttl", b"{{{\n"),
                       "ontology/shapes.ttl", "{{{", "broken Turtle"),
                  marks=pytest.mark.xfail(strict=True, reason="as above")),

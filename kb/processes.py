@@ -31,3 +31,41 @@ def die_with_parent() -> None:
     _libc.prctl(_PR_SET_DEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
+
+
+def started(pid: int) -> str | None:
+    """When process `pid` started (clock ticks since boot), or None if it is gone (a zombie
+    counts as gone: it has ended, and a parent that is not waiting may leave it unreaped).
+
+    With the pid it names one process for good, where a pid alone is reused. Without /proc (not
+    Linux) it is "" for any process that exists.
+    """
+    if _libc is None:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:  # it exists, as another user's
+            pass
+        return ""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()  # the name before ")" may hold spaces
+    except OSError:
+        return None
+    return None if fields[0] == b"Z" else fields[19].decode()  # fields 3 (state) and 22 (starttime)
+
+
+def owner_tag() -> str:
+    """`PID.START` of this process, for the names of files it alone uses (see `owner_gone`).
+
+    >>> owner_gone(owner_tag())
+    False
+    """
+    return f"{os.getpid()}.{started(os.getpid())}"
+
+
+def owner_gone(tag: str) -> bool:
+    """Has the process an `owner_tag` names ended? Then what it left behind is nobody's."""
+    pid, _, start = tag.partition(".")
+    return not pid.isdigit() or started(int(pid)) != start

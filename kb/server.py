@@ -285,15 +285,30 @@ def no_blocked_port() -> ServeError:
 
 
 def start_behind_front(store: Path, log: Path, writable: bool) -> tuple[subprocess.Popen, int]:
-    """Oxigraph's server over `store`, on the first browser-blocked port it can take (another
-    program may take one between our look and its bind), and that port."""
-    for port in blocked_ports():
-        try:
-            return start_oxigraph(store, port, log, union_default_graph=True, read_only=not writable), port
-        except ServeError:
-            if port_is_free(port):  # it failed for another reason than the port
-                raise
+    """Oxigraph's server over `store`, on the first browser-blocked port it can take, and that port.
+
+    Serves starting at once take turns (a lock file in the temporary directory): else two would
+    pick the same port, and one take the other's server, answering on it, for its own. Another
+    program may still bind the port between our look and Oxigraph's bind: then the next one.
+    """
+    with _lock(Path(tempfile.gettempdir()) / f"{SCRATCH_PREFIX}ports.lock"):
+        for port in blocked_ports():
+            try:
+                return start_oxigraph(store, port, log, union_default_graph=True, read_only=not writable), port
+            except ServeError:
+                if port_is_free(port):  # it failed for another reason than the port
+                    raise
     raise no_blocked_port()
+
+
+@contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    handle = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)  # read-only: another user's file serves too
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)
 
 
 @contextmanager

@@ -123,8 +123,9 @@ class _Handler(BaseHTTPRequestHandler):
                 body = self.rfile.read(length)
                 length = 0
                 texts, update = sparql_operations(url.path, url.query, self.headers.get("Content-Type"), body)
-                refusal = Refusal(HTTPStatus.FORBIDDEN, READ_ONLY) if update and not front.writable else None
-                refusal = refusal or keyword_refusal(texts)
+                refusal = keyword_refusal(texts)
+                if refusal is None and update and not front.writable:
+                    refusal = Refusal(HTTPStatus.FORBIDDEN, READ_ONLY)
         except _Refused as refused:
             refusal = refused.refusal
         if refusal is not None:

@@ -36,7 +36,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +64,7 @@ BROWSER_BLOCKED_PORTS = (6665, 6666, 6667, 6668, 6669, 6697, 10080, 1719, 1720, 
                          6566, 2049, 6000, 4190, 6679)
 # What RocksDB (Oxigraph's storage) keeps in a store directory, by name.
 _ROCKSDB_FILE = re.compile(r"CURRENT|IDENTITY|LOCK|LOG(?:\.old\.\d+)?|(?:MANIFEST|OPTIONS)-\d+(?:\.dbtmp)?"
-                           r"|\d+\.(?:log|sst|blob|dbtmp)")
+                           r"|\d+\.(?:log|sst|blob|dbtmp)|bulk-\d+\.sst")  # bulk-: Oxigraph's bulk loader
 _OXIGRAPH_COLUMN = '[CFOptions "id2str"]'  # a column family of Oxigraph's, named in RocksDB's OPTIONS file
 
 # Only ever talks to loopback servers: no proxy from the environment is consulted.
@@ -158,24 +158,27 @@ def kept_store(location: Path) -> Iterator[Path]:
         raise ServeError(f"{location} is not a directory: give a new or empty directory")
     if location.is_dir() and any(location.iterdir()) and not is_oxigraph_store(location):
         raise ServeError(f"{location} is not empty and holds no Oxigraph store: give a new or empty directory")
+    held = ExitStack()
     try:
         location.mkdir(parents=True, exist_ok=True)
-        handle = os.open(location, os.O_RDONLY)
+        held.enter_context(_locked(location, wait=False))
+    except BlockingIOError:
+        raise ServeError(f"{location} is being served by another tradekb serve") from None
     except OSError as e:
         raise ServeError(f"cannot use {location}: {e.strerror}") from None
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ServeError(f"{location} is being served by another tradekb serve") from None
+    with held:
         yield location
-    finally:
-        os.close(handle)  # and with it the lock
 
 
 def write_store(kb: KnowledgeBase, location: Path) -> None:
     """Write the knowledge base into the on-disk Oxigraph store at `location` (checked by
-    `kept_store`, or a new temporary directory), replacing what it held."""
+    `kept_store`, or a new temporary directory), replacing what it held.
+
+    The files of a bulk load that a kill cut short are removed first: RocksDB took in (hard
+    linked) those it got before the kill, and would leave the others there for good.
+    """
+    for unfinished in Path(location).glob("bulk-*.sst"):
+        unfinished.unlink(missing_ok=True)
     try:
         store = ox.Store(str(location))
         store.clear()
@@ -287,11 +290,12 @@ def no_blocked_port() -> ServeError:
 def start_behind_front(store: Path, log: Path, writable: bool) -> tuple[subprocess.Popen, int]:
     """Oxigraph's server over `store`, on the first browser-blocked port it can take, and that port.
 
-    Serves starting at once take turns (a lock file in the temporary directory): else two would
-    pick the same port, and one take the other's server, answering on it, for its own. Another
-    program may still bind the port between our look and Oxigraph's bind: then the next one.
+    Serves starting at once take turns (a lock on the temporary directory itself, which leaves no
+    file behind): else two would pick the same port, and one take the other's server, answering
+    there, for its own. Another program may still bind the port between our look and Oxigraph's
+    bind: then the next one.
     """
-    with _lock(Path(tempfile.gettempdir()) / f"{SCRATCH_PREFIX}ports.lock"):
+    with _locked(Path(tempfile.gettempdir())):
         for port in blocked_ports():
             try:
                 return start_oxigraph(store, port, log, union_default_graph=True, read_only=not writable), port
@@ -302,10 +306,12 @@ def start_behind_front(store: Path, log: Path, writable: bool) -> tuple[subproce
 
 
 @contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    handle = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)  # read-only: another user's file serves too
+def _locked(directory: Path, wait: bool = True) -> Iterator[None]:
+    """An flock on `directory` itself (no lock file left behind), released on the way out or at
+    our death; BlockingIOError at once if another process holds it and not `wait`."""
+    handle = os.open(directory, os.O_RDONLY)
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         yield
     finally:
         os.close(handle)

@@ -167,6 +167,7 @@ def push(kb: KnowledgeBase, connection: Connection, layout: Layout,
     moves = {layout.staging(push_id, local_name(g)): layout.graph(local_name(g)) for g in kb.graph_names}
     staged: list[str] = []  # dropped again if this push fails, even halfway through an upload
     sent: dict[str, int] = {}  # graph uploaded -> its triples
+    say(f"uploading {len(kb.graph_names)} graphs and their union beside the live ones (push {push_id})")
     try:
         for graph, ntriples in _uploads(kb, layout, push_id):
             staged.append(graph)
@@ -174,6 +175,8 @@ def push(kb: KnowledgeBase, connection: Connection, layout: Layout,
             sent[graph] = ntriples.count(b"\n")  # one line a triple
         check_uploads(connection, sent)
         gone = [g for g in present if layout.is_kb_graph(g) and g not in moves.values()]  # articles removed
+        say(f"uploaded {len(sent) - 1} graphs and their union ({sum(sent.values())} triples), counted on the server; "
+            "swapping them in")
         if not connection.endpoint.kind.atomic_updates:
             connection.update(swap_begins(layout), "mark the manifest: a swap begins")
         connection.update(swap(moves, gone + live, layout, push_id), "swap the staging graphs in", retry=False)

@@ -1,0 +1,131 @@
+"""`kill -9` of `tradekb push` at any instant, against a real Oxigraph server: a reader meanwhile
+gets the old knowledge base or the new one, never a mix; the server then holds one of them, whole;
+and the next push just works, dropping the staging graphs a killed one left.
+
+Two projects of different content take turns (the seed's five articles and the mini project's
+two), so that old and new can be told apart. Each push is killed at an instant evenly spaced over
+a measured push of the same project, from its first upload to its end (the swap included), and
+once at the line that says the uploads are counted and the swap begins."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import REPO
+from remote import connection, layout_for
+from test_push import local_counts
+
+from kb.cli import cli
+from kb.errors import ServerError
+from kb.pipeline import load_knowledge_base
+from kb.push import Layout, graphs_under, query, snapshot, triples_per_graph
+from kb.queries import ResultFormat, catalogue, format_results, run_query
+
+KILLS = 8  # instants, evenly spaced over a push; and one at the swap line
+LINE_TIMEOUT = 120.0  # seconds for a push to print its next line (it builds and validates first)
+QUERY = catalogue(REPO)["actors"]
+
+
+def start_push(project: Path, query_url: str, base: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k not in ("TRADEKB_STORE", "TRADEKB_USER", "TRADEKB_PASSWORD")}
+    return subprocess.Popen([sys.executable, "-m", "kb.cli", "-C", str(project), "push", "--endpoint", query_url,
+                             "--graph-base", base, "--shacl", "sparql"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def wait_for(process: subprocess.Popen, start: str) -> float:
+    """Read the push's progress until a line beginning with `start`; when it came."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stderr, selectors.EVENT_READ)
+        while selector.select(timeout=LINE_TIMEOUT):
+            line = process.stderr.readline()
+            if not line:
+                break
+            if line.startswith(start):
+                return time.monotonic()
+    process.kill()
+    pytest.fail(f"push printed no line beginning {start!r} (exit {process.wait()})")
+
+
+def held(server, layout: Layout, kbs: dict) -> str:
+    """Which knowledge base the server holds, whole: the name in `kbs`; fails on anything else."""
+    seen = snapshot(server, layout)
+    counts = triples_per_graph(server, [*seen.graphs, seen.union])
+    for name, kb in kbs.items():
+        if counts == {**local_counts(kb, layout), seen.union: len(kb.triples())}:
+            return name
+    pytest.fail(f"the server holds neither knowledge base whole: {counts}")
+
+
+class Reader:
+    """Runs a saved query on the server over and over (as `tradekb query --endpoint` does) while
+    a push is under way and killed, and keeps every answer."""
+
+    def __init__(self, server_fixture, layout: Layout) -> None:
+        self.server, self.layout = connection(server_fixture), layout
+        self.answers: set[str] = set()
+        self.running = True
+        self.thread = threading.Thread(target=self.read, daemon=True)
+        self.thread.start()
+
+    def read(self) -> None:
+        while self.running:
+            try:
+                self.answers.add(format_results(query(self.server, self.layout, QUERY, {}), ResultFormat.CSV))
+            except ServerError as e:  # said and refused, never mixed: "pushed again while ... ran"
+                assert "pushed again" in str(e), e
+
+    def stop(self) -> set[str]:
+        self.running = False
+        self.thread.join(60)
+        return self.answers
+
+
+def test_kill_push_at_any_instant_then_the_next_push_just_works(oxigraph_server, mini_project, seed_kb, request):
+    layout, server = layout_for(request), connection(oxigraph_server)
+    projects = {"seed": REPO, "mini": mini_project}
+    kbs = {"seed": seed_kb, "mini": load_knowledge_base(mini_project)}
+    answers = {name: format_results(run_query(kb.store, QUERY, {}), ResultFormat.CSV) for name, kb in kbs.items()}
+    assert answers["seed"] != answers["mini"]
+    span = {}
+    for name in ("mini", "seed"):  # measured: from the first upload to the end
+        measured = start_push(projects[name], oxigraph_server.query_url, layout.base)
+        began = wait_for(measured, "uploading")
+        assert measured.wait(LINE_TIMEOUT) == 0, measured.stderr.read()
+        span[name] = time.monotonic() - began
+    live, staging_left = "seed", 0
+    for fraction in [i / KILLS for i in range(KILLS)] + [None]:
+        name = "mini" if live == "seed" else "seed"  # an old and a new that differ
+        reader = Reader(oxigraph_server, layout)
+        pushing = start_push(projects[name], oxigraph_server.query_url, layout.base)
+        began = wait_for(pushing, "uploading")
+        if fraction is None:
+            wait_for(pushing, "uploaded")
+        else:
+            time.sleep(max(0.0, began + fraction * span[name] - time.monotonic()))
+        pushing.kill()
+        pushing.wait()
+        seen = reader.stop()
+        assert seen and seen <= {answers[live], answers[name]}, "a reader saw a mix of two pushes"
+        live = held(server, layout, kbs)
+        kept = {*local_counts(kbs[live], layout), layout.manifest, snapshot(server, layout).union}
+        staging_left += len(set(graphs_under(server, layout)) - kept)
+    assert staging_left, "no kill left staging graphs: the instants missed the uploads"
+    final = "mini" if live == "seed" else "seed"
+    result = CliRunner().invoke(cli, ["-C", str(projects[final]), "push", "--endpoint", oxigraph_server.query_url,
+                                      "--graph-base", layout.base, "--shacl", "sparql"])
+    assert result.exit_code == 0, result.output
+    assert held(server, layout, kbs) == final
+    seen = snapshot(server, layout)
+    assert graphs_under(server, layout) == sorted([*local_counts(kbs[final], layout), layout.manifest, seen.union])
+    remote = CliRunner().invoke(cli, ["-C", str(REPO), "query", "actors", "-f", "csv", "--endpoint",
+                                      oxigraph_server.query_url, "--graph-base", layout.base])
+    assert remote.exit_code == 0 and remote.stdout == answers[final], remote.output

@@ -124,5 +124,5 @@ def keyword_refusal(texts: list[str]) -> Refusal | None:
             return Refusal(HTTPStatus.FORBIDDEN,
                            f"{keyword} makes the server fetch a URL of the sender's choosing: refused (the word "
                            f"counts anywhere outside a comment line, even in a string: write it as "
-                           f'CONCAT("{keyword[:2]}", "{keyword[2:]}") there)')
+                           f'CONCAT("{keyword[:len(keyword) // 2]}", "{keyword[len(keyword) // 2:]}") there)')
     return None

@@ -343,10 +343,11 @@ def serve(project: Path, port: int, location: Path | None = None, engine: Engine
         oxigraph_binary()
         front = bind_front(port, say)
         try:
-            with scratch_directory(say) as scratch, \
-                    (kept_store(location) if location is not None else nullcontext(scratch / "store")) as store_dir:
+            with (kept_store(location) if location is not None else nullcontext()) as kept, \
+                    scratch_directory(say) as scratch:
                 if next(blocked_ports(), None) is None:
                     raise no_blocked_port()
+                store_dir = kept or scratch / "store"
                 write_store(validated_knowledge_base(project, engine, say, store), store_dir)
                 process, backend_port = start_behind_front(store_dir, scratch / "oxigraph.log", writable)
                 try:

@@ -66,7 +66,7 @@ def run(*args: str):
 
 
 INJECTED = Answer(500, b"injected failure\nsecond line\nthird line")
-PROGRESS = ("built the graph: ", "SHACL (")  # what push says before it talks to the server
+PROGRESS = ("built the graph: ", "SHACL (", "dropping ", "uploading ", "uploaded ")  # what push says as it goes
 
 
 def one_line(result, code: int = 4) -> str:

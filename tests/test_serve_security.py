@@ -288,3 +288,53 @@ def test_a_large_construct_is_streamed_not_buffered(serves):
     distinct = "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } }"
     status, text = send(base, "POST", "/query", form(query=distinct), {"Content-Type": FORM, "Accept": "text/csv"})
     assert sorted(set(lines)) == sorted(lines) and len(lines) == int(text.splitlines()[1])
+
+
+def test_a_push_to_a_read_only_serve_fails_in_one_line_saying_why(serves, mini_project, request):
+    from click.testing import CliRunner
+    from kb.cli import cli
+    result = CliRunner().invoke(cli, ["-C", str(mini_project), "push", "--endpoint", serves["read-only"][0] + "/query",
+                                      "--shacl", "sparql"])
+    assert result.exit_code == 4, result.output
+    assert result.stderr.splitlines()[-1].endswith(f"403 Forbidden: {READ_ONLY}")
+
+
+def test_a_client_that_waits_to_send_its_body_hears_the_refusal_first(serves):
+    """As curl uploads a large file: `Expect: 100-continue`, and the body only after a 100."""
+    parts = urlsplit(serves["read-only"][0])
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    connection.putrequest("PUT", "/store?" + form(graph=GRAPH))
+    for name, value in (("Content-Type", "application/n-triples"), ("Content-Length", str(10 ** 9)),
+                        ("Expect", "100-continue")):
+        connection.putheader(name, value)
+    connection.endheaders()  # and no body: a gigabyte that is never sent
+    response = connection.getresponse()
+    assert (response.status, response.read().decode()) == (403, READ_ONLY + "\n")
+    connection.close()
+
+
+def send_chunked(base: str, path: str, chunks: list[bytes], headers: dict) -> tuple[int, str]:
+    """A POST whose body goes in chunks (Transfer-Encoding: chunked), as a streaming client sends it."""
+    parts = urlsplit(base)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.request("POST", path, body=iter(chunks), headers=headers, encode_chunked=True)
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("path, chunks, headers", [
+    ("/update", [form(update="INSERT DATA { GRAPH <http://example.org/chunked> { <a:s> <a:p> 1 } }").encode()],
+     {"Content-Type": FORM}),
+    ("/store?" + form(graph="http://example.org/chunked"), [TRIPLE[:20], TRIPLE[20:]],
+     {"Content-Type": "application/n-triples"})], ids=["update", "store"])
+def test_a_body_sent_in_chunks_is_checked_and_passed_on_too(serves, path, chunks, headers):
+    writable, read_only = serves["writable"][0], serves["read-only"][0]
+    assert send_chunked(read_only, path, chunks, headers) == (403, READ_ONLY + "\n")
+    before = count(writable)
+    assert send_chunked(writable, path, chunks, headers)[0] in (201, 204)
+    assert count(writable) == before + 1
+    load = [form(update="LOAD <http://127.0.0.1:1/chunked>").encode()]
+    assert send_chunked(writable, "/update", load, {"Content-Type": FORM})[0] == 403

@@ -15,6 +15,7 @@ has to be checked before Oxigraph sees any of it.
 from __future__ import annotations
 
 import http.client
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from http import HTTPStatus
@@ -34,7 +35,8 @@ CHUNK = 64 * 1024
 CLIENT_TIMEOUT = 300  # seconds a client may stay silent (an idle keep-alive connection) or stall a read
 # Headers about one connection, not the request: each side of the front has its own.
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-                        "trailer", "transfer-encoding", "upgrade", "proxy-connection"})
+                        "trailer", "transfer-encoding", "upgrade", "proxy-connection",
+                        "expect"})  # "100 Continue" was said here already
 READ_ONLY = ("tradekb serve is read-only: updates and Graph Store writes are refused (start it with --writable "
              "to take them from this machine's programs and its own pages)")
 
@@ -71,6 +73,10 @@ class Front(ThreadingHTTPServer):
         if self.backend_port:
             self.shutdown()
         self.server_close()
+
+    def handle_error(self, request, client_address) -> None:
+        """A request that failed midway (the client went away): one line, not a traceback."""
+        self.say(f"a request from {client_address[0]}:{client_address[1]} failed midway: {sys.exc_info()[1]}")
 
     def route(self, method: str, path: str) -> str | None:
         """What a request is: "page", "sparql" or "store"; None if it is not one we pass on."""
@@ -113,44 +119,42 @@ class _Handler(BaseHTTPRequestHandler):
     server: Front
 
     def do_GET(self) -> None:
-        front = self.server
         url = urlsplit(self.path)
-        try:
-            length = self._length()
-            refusal = self._refusal(url.path, length)
-            body = b""
-            if refusal is None and front.route(self.command, url.path) == "sparql":
-                body = self.rfile.read(length)
-                length = 0
+        refusal = self._refusal(url.path)
+        body = None  # None: streamed on to Oxigraph as it comes (a Graph Store upload)
+        if refusal is None and self.server.route(self.command, url.path) == "sparql":
+            body, refusal = self._sparql_body()
+            if refusal is None:
                 texts, update = sparql_operations(url.path, url.query, self.headers.get("Content-Type"), body)
                 refusal = keyword_refusal(texts)
-                if refusal is None and update and not front.writable:
+                if refusal is None and update and not self.server.writable:
                     refusal = Refusal(HTTPStatus.FORBIDDEN, READ_ONLY)
-        except _Refused as refused:
-            refusal = refused.refusal
-        if refusal is not None:
-            front.say(f"refused {self.command} {url.path}: {refusal.reason}")
-            self._answer(refusal)
-            return
-        self._forward(body, length)
+        if refusal is None:
+            self._forward(body)
+        else:
+            self._refuse(refusal)
 
     do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_QUERY = do_GET
 
-    def _length(self) -> int:
-        """The body's length; a body without one (chunked) is refused, so as not to read it blind."""
-        if self.headers.get("Transfer-Encoding"):
-            raise _Refused(Refusal(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length"))
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:
-            raise _Refused(Refusal(HTTPStatus.BAD_REQUEST, "Content-Length is not a length"))
-        return length
+    def handle_expect_100(self) -> bool:
+        """A client that waits for "100 Continue" before it sends a body (curl, for a large one)
+        hears a refusal instead, and sends nothing."""
+        refusal = self._refusal(urlsplit(self.path).path)
+        if refusal is None:
+            return super().handle_expect_100()
+        self.body = iter(())  # never sent
+        self._refuse(refusal)
+        return False
 
-    def _refusal(self, path: str, length: int) -> Refusal | None:
+    def _refusal(self, path: str) -> Refusal | None:
         """Why not to pass the request on, as far as its line and headers tell."""
         front = self.server
+        self.chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+        length = self.headers.get("Content-Length") or "0"
+        self.body = iter(())
+        if not (self.chunked or length.strip().isdigit()):
+            return Refusal(HTTPStatus.BAD_REQUEST, "Content-Length is not a length")
+        self.body = self._chunks() if self.chunked else self._sized(int(length))
         refusal = host_refusal(self.headers.get("Host"), front.port)
         if refusal is None and self.command not in READS:
             refusal = origin_refusal(self.headers.get("Origin"), self.headers.get("Sec-Fetch-Site"), front.port)
@@ -160,13 +164,53 @@ class _Handler(BaseHTTPRequestHandler):
                                                     "answers SPARQL on /query, /update, /sparql and /store")
         if refusal is None and kind == "store" and self.command not in READS and not front.writable:
             refusal = Refusal(HTTPStatus.FORBIDDEN, READ_ONLY)
-        if refusal is None and kind == "sparql" and length > MAX_SPARQL_BODY:
-            refusal = Refusal(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"a query or update is limited to "
-                                                                   f"{MAX_SPARQL_BODY} bytes")
         return refusal
 
-    def _answer(self, refusal: Refusal) -> None:
-        """The refusal, as one line of text; the connection is closed, as the body went unread."""
+    def _sparql_body(self) -> tuple[bytes, Refusal | None]:
+        """The body of a query or update, read whole to be checked (up to MAX_SPARQL_BODY)."""
+        body = bytearray()
+        try:
+            for chunk in self.body:
+                body += chunk
+                if len(body) > MAX_SPARQL_BODY:
+                    return b"", Refusal(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                                        f"a query or update is limited to {MAX_SPARQL_BODY} bytes")
+        except ValueError:
+            return b"", Refusal(HTTPStatus.BAD_REQUEST, "the body's chunks are not chunks")
+        return bytes(body), None
+
+    def _sized(self, length: int) -> Iterator[bytes]:
+        """A body of `length` bytes, a chunk at a time."""
+        while length > 0:
+            chunk = self.rfile.read(min(CHUNK, length))
+            if not chunk:
+                raise ConnectionResetError("the client sent less than its Content-Length")
+            length -= len(chunk)
+            yield chunk
+
+    def _chunks(self) -> Iterator[bytes]:
+        """A body sent in chunks (Transfer-Encoding: chunked), a chunk at a time."""
+        while size := int(self.rfile.readline(CHUNK).split(b";")[0], 16):
+            chunk = self.rfile.read(size)
+            if len(chunk) < size or self.rfile.readline(CHUNK).strip():
+                raise ConnectionResetError("the client's chunks do not add up")
+            yield chunk
+        while self.rfile.readline(CHUNK).strip():  # trailer fields: not passed on
+            pass
+
+    def _refuse(self, refusal: Refusal) -> None:
+        """The refusal, as one line of text, said on our side too. The connection is closed after
+        it; a body not yet read is read first (up to MAX_SPARQL_BODY), as closing a socket with
+        data unread resets it, and the client might not get to read the answer."""
+        self.server.say(f"refused {self.command} {urlsplit(self.path).path}: {refusal.reason}")
+        drained = 0
+        try:
+            for chunk in self.body:
+                drained += len(chunk)
+                if drained > MAX_SPARQL_BODY:
+                    break
+        except (OSError, ValueError):  # the client is gone, or sent junk: it will not read the answer
+            pass
         data = (refusal.reason + "\n").encode()
         self.close_connection = True
         self.send_response(refusal.status)
@@ -177,25 +221,30 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
-    def _forward(self, body: bytes, length: int) -> None:
-        """The request to Oxigraph (with `body`, then the `length` bytes still unread), and its
+    def _forward(self, body: bytes | None) -> None:
+        """The request to Oxigraph, with `body` (read here) or the body as it comes, and its
         answer back as it comes."""
         backend = http.client.HTTPConnection(LOOPBACK, self.server.backend_port)
+        framed = body is None and self.chunked
         try:
             backend.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            as_sent = body is None and not self.chunked  # else the length is ours to give, or none
             for name, value in self.headers.items():
-                if name.lower() not in HOP_BY_HOP:
+                if name.lower() not in HOP_BY_HOP and (as_sent or name.lower() != "content-length"):
                     backend.putheader(name, value)
+            if body is not None:
+                backend.putheader("Content-Length", str(len(body)))
+            elif framed:
+                backend.putheader("Transfer-Encoding", "chunked")
             backend.endheaders()
-            if body:
-                backend.send(body)
-            for chunk in self._unread(length):
-                backend.send(chunk)
+            for chunk in [body] if body is not None else self.body:
+                backend.send(b"%x\r\n%s\r\n" % (len(chunk), chunk) if framed else chunk)
+            if framed:
+                backend.send(b"0\r\n\r\n")
             response = backend.getresponse()
-        except OSError as e:
+        except (OSError, ValueError) as e:
             backend.close()
-            self.server.say(f"Oxigraph's server did not answer {self.command} {self.path}: {e}")
-            self._answer(Refusal(HTTPStatus.BAD_GATEWAY, f"Oxigraph's server did not answer: {e}"))
+            self._refuse(Refusal(HTTPStatus.BAD_GATEWAY, f"the request did not reach Oxigraph's server whole: {e}"))
             return
         try:
             self._relay(response)
@@ -203,14 +252,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         finally:
             backend.close()
-
-    def _unread(self, length: int) -> Iterator[bytes]:
-        while length > 0:
-            chunk = self.rfile.read(min(CHUNK, length))
-            if not chunk:
-                raise ConnectionResetError("the client sent less than its Content-Length")
-            length -= len(chunk)
-            yield chunk
 
     def _relay(self, response: http.client.HTTPResponse) -> None:
         """Oxigraph's answer, as it streams: with its length if it gave one, else in chunks (or,
@@ -237,8 +278,3 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args) -> None:
         """Quiet: refusals are said through `Front.say`, one line each."""
-
-
-class _Refused(Exception):
-    def __init__(self, refusal: Refusal) -> None:
-        self.refusal = refusal

@@ -91,3 +91,23 @@ def test_kills_at_any_instant_of_serve_leave_nothing_the_next_serve_does_not_cle
     assert interrupt(final, signal.SIGINT) == 0, final.stderr.read()
     assert list(scratch.iterdir()) == []
     assert list(location.glob("bulk-*")) == []  # what a killed bulk load left went with the next write
+
+
+def test_a_store_whose_creation_a_kill_cut_short_is_still_taken_for_one(tmp_path, seed_kb):
+    """RocksDB writes a new store's OPTIONS file last: before it, a LOCK and RocksDB's own files
+    are all a killed serve leaves in --location, and the next serve must take that for a store."""
+    import pyoxigraph as ox
+    from kb.server import is_oxigraph_store, write_store
+    location = tmp_path / "store"
+    write_store(seed_kb, location)
+    assert is_oxigraph_store(location)
+    for unfinished in [*location.glob("OPTIONS-*"), location / "CURRENT"]:
+        unfinished.unlink()
+    assert is_oxigraph_store(location)
+    (location / "notes.txt").write_text("mine", encoding="utf-8")
+    assert not is_oxigraph_store(location)
+    other = tmp_path / "not-oxigraph"  # a RocksDB directory of another program: its own column families
+    ox.Store(str(other)).flush()
+    for options in other.glob("OPTIONS-*"):
+        options.write_text(options.read_text(encoding="utf-8").replace('"id2str"', '"theirs"'), encoding="utf-8")
+    assert not is_oxigraph_store(other)

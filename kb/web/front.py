@@ -91,8 +91,10 @@ class Front(ThreadingHTTPServer):
 
 def sparql_operations(path: str, query_string: str, content_type: str | None,
                       body: bytes) -> tuple[list[str], bool]:
-    """The query and update texts a SPARQL protocol request carries, read as Oxigraph reads them
-    (URL parameters, a form body, or the body itself), and whether it asks for an update.
+    """The query and update texts a SPARQL protocol request carries, read in every way Oxigraph
+    could read them (URL parameters, the body as a form, the body itself: so that a second
+    Content-Type header, read by one side and not the other, hides nothing), and whether it asks
+    for an update.
 
     >>> sparql_operations("/sparql", "", "application/x-www-form-urlencoded", b"update=CLEAR+ALL")
     (['CLEAR ALL'], True)
@@ -100,17 +102,14 @@ def sparql_operations(path: str, query_string: str, content_type: str | None,
     (['ASK{}'], False)
     """
     params = parse_qs(query_string, keep_blank_values=True, errors="replace")
-    media_type = (content_type or "").split(";")[0].strip().lower()
     text = body.decode("utf-8", errors="replace")
-    raw = []
-    if media_type == "application/x-www-form-urlencoded":
-        for name, values in parse_qs(text, keep_blank_values=True, errors="replace").items():
-            params.setdefault(name, []).extend(values)
-    elif body:
-        raw = [text]  # a query or an update by its media type; checked whatever it says it is
-    texts = params.get("query", []) + params.get("update", []) + raw
-    update = path == "/update" or "update" in params or media_type == "application/sparql-update"
-    return texts, update
+    as_form = parse_qs(text, keep_blank_values=True, errors="replace")
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    # A form's own text is not SPARQL: scanned as text, its %-escapes would look like words.
+    raw = [text] if body and media_type != "application/x-www-form-urlencoded" else []
+    queries, updates = (params.get(name, []) + as_form.get(name, []) for name in ("query", "update"))
+    update = path == "/update" or bool(updates) or media_type == "application/sparql-update"
+    return queries + updates + raw, update
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -1,5 +1,5 @@
 """Child processes that end with tradekb: a `kill -9` of tradekb must not leave HermiT's Java or an
-Oxigraph server running on its own.
+Oxigraph server running on its own; nor the temporary directories it worked in, for good.
 
 Linux's PR_SET_DEATHSIG has the kernel send the child SIGKILL when the thread that started it
 ends, however it ends. Elsewhere nothing is set (the child may then outlive a killed tradekb).
@@ -10,8 +10,14 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import re
+import shutil
 import signal
 import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 _PR_SET_DEATHSIG = 1
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True) if sys.platform == "linux" else None
@@ -69,3 +75,30 @@ def owner_gone(tag: str) -> bool:
     """Has the process an `owner_tag` names ended? Then what it left behind is nobody's."""
     pid, _, start = tag.partition(".")
     return not pid.isdigit() or started(int(pid)) != start
+
+
+@contextmanager
+def scratch_directory(prefix: str, say: Callable[[str], None] = lambda _: None) -> Iterator[Path]:
+    """A temporary directory named `prefix` + this process's owner tag, removed on the way out;
+    and first, the ones of processes that are gone, which a `kill -9` gave no chance to remove
+    their own (only this user's, and only those named so).
+
+    >>> with scratch_directory("tradekb-doctest-") as scratch:
+    ...     scratch.name.startswith(f"tradekb-doctest-{owner_tag()}-")
+    True
+    """
+    named = re.compile(rf"{re.escape(prefix)}(\d+\.\d*)-")
+    removed = 0
+    for entry in Path(tempfile.gettempdir()).glob(prefix + "*"):
+        tag = named.match(entry.name)
+        try:
+            mine = entry.is_dir() and not entry.is_symlink() and entry.stat().st_uid == os.getuid()
+        except OSError:  # removed meanwhile
+            continue
+        if tag and mine and owner_gone(tag[1]):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    if removed:
+        say(f"removed the temporary directories of {removed} tradekb process(es) that had been killed")
+    with tempfile.TemporaryDirectory(prefix=f"{prefix}{owner_tag()}-") as scratch:
+        yield Path(scratch)

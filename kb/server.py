@@ -45,7 +45,7 @@ import pyoxigraph as ox
 from kb.errors import DependencyError, TradeKBError
 from kb.graph import KnowledgeBase
 from kb.pipeline import validated_knowledge_base
-from kb.processes import die_with_parent, owner_gone, owner_tag
+from kb.processes import die_with_parent, scratch_directory
 from kb.storage import MEMORY, StoreChoice
 from kb.validate import Engine
 from kb.web.front import Front
@@ -55,8 +55,7 @@ INSTALL_HINT = "the Oxigraph server is not installed: pip install 'oxigraph>=0.5
 READY_TIMEOUT = 30.0  # seconds for a server to answer its first query
 STOP_TIMEOUT = 10.0  # seconds between SIGTERM and SIGKILL
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-SCRATCH_PREFIX = "tradekb-serve-"  # + owner_tag() + "-": a serve's temporary directory
-_SCRATCH = re.compile(rf"{SCRATCH_PREFIX}(\d+\.\d*)-")
+SCRATCH_PREFIX = "tradekb-serve-"  # a serve's temporary directory (its store, the server's log)
 # The ports of the Fetch standard's "bad port" list that a user may bind: every current browser
 # refuses to connect to them, so no web page reaches Oxigraph's server past the front. Those
 # blocked longest come first (4190 and 6679 since 2024).
@@ -189,23 +188,6 @@ def write_store(kb: KnowledgeBase, location: Path) -> None:
     # `store` goes with this frame: RocksDB's lock is released for the server
 
 
-def remove_abandoned_scratch(say: Callable[[str], None]) -> None:
-    """Remove the temporary directories (and stores) of serves that are gone: a `kill -9` gives
-    a serve no chance to remove its own. Only this user's, and only those a serve named."""
-    removed = 0
-    for entry in Path(tempfile.gettempdir()).glob(SCRATCH_PREFIX + "*"):
-        tag = _SCRATCH.match(entry.name)
-        try:
-            mine = entry.is_dir() and not entry.is_symlink() and entry.stat().st_uid == os.getuid()
-        except OSError:  # removed meanwhile
-            continue
-        if tag and mine and owner_gone(tag[1]):
-            shutil.rmtree(entry, ignore_errors=True)
-            removed += 1
-    if removed:
-        say(f"removed the temporary store of {removed} serve(s) that had been killed")
-
-
 def start_process(argv: list[str], query_url: str, log: Path, cwd: Path | None = None,
                   timeout: float = READY_TIMEOUT) -> subprocess.Popen:
     """Start a server (output to `log`) and return once `query_url` answers; ServeError if not.
@@ -317,15 +299,6 @@ def _locked(directory: Path, wait: bool = True) -> Iterator[None]:
         os.close(handle)
 
 
-@contextmanager
-def scratch_directory(say: Callable[[str], None]) -> Iterator[Path]:
-    """A temporary directory for this serve (its store, the server's log), named after its owner
-    so that the next serve removes it if this one is killed; and those of killed serves removed."""
-    remove_abandoned_scratch(say)
-    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{owner_tag()}-") as scratch:
-        yield Path(scratch)
-
-
 def serve(project: Path, port: int, location: Path | None = None, engine: Engine = Engine.AUTO,
           say: Callable[[str], None] = lambda _: None,
           on_ready: Callable[[Endpoints], None] = lambda _: None, store: StoreChoice = MEMORY,
@@ -344,7 +317,7 @@ def serve(project: Path, port: int, location: Path | None = None, engine: Engine
         front = bind_front(port, say)
         try:
             with (kept_store(location) if location is not None else nullcontext()) as kept, \
-                    scratch_directory(say) as scratch:
+                    scratch_directory(SCRATCH_PREFIX, say) as scratch:
                 if next(blocked_ports(), None) is None:
                     raise no_blocked_port()
                 store_dir = kept or scratch / "store"

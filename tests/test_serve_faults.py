@@ -64,7 +64,8 @@ def test_a_killed_serve_leaves_no_server_and_the_next_clears_its_temporary_store
     second = start_serving(mini_project, "--port", "0", tmp=scratch)
     assert query_count(second) == answered
     assert interrupt(second, signal.SIGINT) == 0
-    assert "removed the temporary store of 1 serve(s) that had been killed" in second.stderr.read().splitlines()
+    said = second.stderr.read().splitlines()
+    assert "removed the temporary directories of 1 tradekb process(es) that had been killed" in said
     assert list(scratch.iterdir()) == []
 
 

@@ -129,3 +129,49 @@ def test_kill_push_at_any_instant_then_the_next_push_just_works(oxigraph_server,
     remote = CliRunner().invoke(cli, ["-C", str(REPO), "query", "actors", "-f", "csv", "--endpoint",
                                       oxigraph_server.query_url, "--graph-base", layout.base])
     assert remote.exit_code == 0 and remote.stdout == answers[final], remote.output
+
+
+class Killed(BaseException):
+    """tradekb dying: no `except` of push's runs (it catches TradeKBError only)."""
+
+
+class SwapHeldBack:
+    """A connection on which push's swap never leaves: the push dies just before, as if killed
+    with its request on the wire; `swap` is what the server would still have run."""
+
+    def __init__(self, connection) -> None:
+        self.connection, self.swap = connection, None
+
+    def __getattr__(self, name):
+        return getattr(self.connection, name)
+
+    def update(self, text: str, about: str, retry: bool = True) -> None:
+        if about.startswith("swap"):
+            self.swap = text
+            raise Killed()
+        self.connection.update(text, about, retry)
+
+
+def test_a_killed_push_whose_swap_lands_while_the_next_push_starts_is_not_undone(oxigraph_server, mini_project,
+                                                                                  seed_kb, request):
+    """The next push lists the graphs, then the killed push's swap lands, then the next push
+    drops what it took for leftovers: the union just made live must not be among them."""
+    layout, server = layout_for(request), connection(oxigraph_server)
+    kbs = {"seed": seed_kb, "mini": load_knowledge_base(mini_project)}
+    from kb.push import push
+    push(kbs["mini"], server, layout)
+    held_back = SwapHeldBack(server)
+    with pytest.raises(Killed):
+        push(kbs["seed"], held_back, layout)
+    states = []
+
+    def progress(line: str) -> None:
+        if line.startswith("dropping"):  # listed, about to drop: now the killed push's swap lands
+            server.update(held_back.swap, "the killed push's swap")
+        if line.startswith("uploading"):
+            states.append(held(server, layout, kbs))
+    push(kbs["mini"], server, layout, progress)
+    assert states == ["seed"]  # whole, between the next push's cleanup and its uploads
+    assert held(server, layout, kbs) == "mini"
+    seen = snapshot(server, layout)
+    assert graphs_under(server, layout) == sorted([*local_counts(kbs["mini"], layout), layout.manifest, seen.union])

@@ -30,6 +30,7 @@ REQUESTS = {
     "CONSTRUCT of the whole KB (N-Triples)": ("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }",
                                               "application/n-triples"),
     "reports (CSV)": ((REPO / "queries" / "reports.rq").read_text(encoding="utf-8"), "text/csv"),
+    "ASK {} (the cost of one request)": ("ASK {}", "application/sparql-results+json"),
 }
 
 
@@ -78,8 +79,8 @@ def main() -> None:
                         size, elapsed = fetch(port, query, accept)
                         times[side].append(elapsed)
                 through, bare = statistics.median(times["front"]), statistics.median(times["direct"])
-                print(f"{name}: {size:,} bytes, front {through:.3f} s, direct {bare:.3f} s, "
-                      f"x{through / bare:.2f} ({(through - bare) * 1000:+.0f} ms)")
+                print(f"{name}: {size:,} bytes, front {through * 1000:.1f} ms, direct {bare * 1000:.1f} ms, "
+                      f"x{through / bare:.2f} ({(through - bare) * 1000:+.1f} ms)")
         finally:
             serve.send_signal(signal.SIGINT)
             serve.wait(30)

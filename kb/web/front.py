@@ -15,6 +15,8 @@ has to be checked before Oxigraph sees any of it.
 from __future__ import annotations
 
 import http.client
+import select
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -246,15 +248,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(Refusal(HTTPStatus.BAD_GATEWAY, f"the request did not reach Oxigraph's server whole: {e}"))
             return
         try:
-            self._relay(response)
+            self._relay(response, backend.sock)
         except OSError:  # the client went away: so does the request to Oxigraph
             self.close_connection = True
         finally:
             backend.close()
 
-    def _relay(self, response: http.client.HTTPResponse) -> None:
+    def _relay(self, response: http.client.HTTPResponse, source: socket.socket) -> None:
         """Oxigraph's answer, as it streams: with its length if it gave one, else in chunks (or,
-        to an HTTP/1.0 client, up to the closing of the connection)."""
+        to an HTTP/1.0 client, up to the closing of the connection). What has come is sent on at
+        once unless more is already waiting on `source`, the connection to Oxigraph."""
         self.send_response_only(response.status, response.reason)
         for name, value in response.getheaders():
             if name.lower() not in HOP_BY_HOP:
@@ -269,8 +272,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if bodiless:
             return
+        pending = bytearray()  # Oxigraph writes about 1 kB at a time: sent on together, as far as it is there
         while data := response.read1(CHUNK):
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if framed else data)
+            pending += data
+            if len(pending) >= CHUNK or not select.select([source], [], [], 0)[0]:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(pending), pending) if framed else pending)
+                pending.clear()
         if framed:
             self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()

@@ -6,10 +6,10 @@ fetches any URL a LOAD or SERVICE names; so it listens on a port that browsers r
 to (kb.server picks one), and what reaches it comes through here. A page of our own (the website
 to come) is one more route in `Front.route`.
 
-Answers are relayed as they come, a chunk at a time: a CONSTRUCT of the whole knowledge base is
-never held here whole, and a Graph Store upload goes on to Oxigraph as it arrives. The query or
-update text of a SPARQL request is read whole first (Oxigraph caps it at 128 MiB too), since it
-has to be checked before Oxigraph sees any of it.
+Answers are relayed as they come (what has come, up to 64 kB at once): a CONSTRUCT of the whole
+knowledge base is never held here whole, and a Graph Store upload goes on to Oxigraph as it
+arrives. The query or update text of a SPARQL request is read whole first (Oxigraph caps it at
+128 MiB too), since it has to be checked before Oxigraph sees any of it.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ class Front(ThreadingHTTPServer):
         threading.Thread(target=self.serve_forever, name="tradekb front", daemon=True).start()
 
     def stop(self) -> None:
+        """Stop answering (if it had begun) and close the port."""
         if self.backend_port:
             self.shutdown()
         self.server_close()

@@ -112,6 +112,7 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """Could a server bind 127.0.0.1:`port` now?"""
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no obstacle
         try:

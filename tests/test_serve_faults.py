@@ -4,6 +4,7 @@ directory or --location."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -112,3 +113,15 @@ def test_a_store_whose_creation_a_kill_cut_short_is_still_taken_for_one(tmp_path
     for options in other.glob("OPTIONS-*"):
         options.write_text(options.read_text(encoding="utf-8").replace('"id2str"', '"theirs"'), encoding="utf-8")
     assert not is_oxigraph_store(other)
+
+
+def test_an_oxigraph_server_killed_under_a_serve_ends_it_in_one_line(mini_project, tmp_path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    process = start_serving(mini_project, "--port", "0", tmp=scratch)
+    read_endpoints(process)
+    [server] = servers_under(scratch)
+    os.kill(server, signal.SIGKILL)
+    assert process.wait(30) == 2
+    assert process.stderr.read().splitlines()[-1] == "the Oxigraph server stopped by itself with code -9"
+    assert list(scratch.iterdir()) == []

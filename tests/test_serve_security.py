@@ -183,6 +183,17 @@ def test_a_query_posted_by_another_web_page_is_refused_too(serves):
     assert status == 403 and "cross-origin" in text
 
 
+def test_another_site_may_link_to_a_query_but_not_load_one_in_the_background(serves):
+    """An <img> or a script of another site's page would keep the server busy, unseen."""
+    base, _ = serves["read-only"]
+    query = "/query?" + form(query="ASK {}")
+    for mode in ("no-cors", "cors"):
+        status, text = send(base, "GET", query, headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": mode})
+        assert status == 403 and "in the background" in text, text
+    for site, mode in (("cross-site", "navigate"), ("same-origin", "cors"), ("none", "navigate")):
+        assert send(base, "GET", query, headers={"Sec-Fetch-Site": site, "Sec-Fetch-Mode": mode})[0] == 200
+
+
 @pytest.mark.parametrize("mode", ["read-only", "writable"])
 def test_a_request_with_a_host_that_is_not_ours_is_refused_as_dns_rebinding(serves, mode):
     base, _ = serves[mode]

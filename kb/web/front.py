@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
 from urllib.parse import parse_qs, urlsplit
 
-from kb.web.policy import LOOPBACK, Refusal, host_refusal, keyword_refusal, origin_refusal
+from kb.web.policy import LOOPBACK, Refusal, background_refusal, host_refusal, keyword_refusal, origin_refusal
 
 READS = ("GET", "HEAD")
 PAGES = ("/", "/yasgui.min.css", "/yasgui.min.js", "/logo.svg")  # Oxigraph's YASGUI, from `/`
@@ -160,6 +160,8 @@ class _Handler(BaseHTTPRequestHandler):
         refusal = host_refusal(self.headers.get("Host"), front.port)
         if refusal is None and self.command not in READS:
             refusal = origin_refusal(self.headers.get("Origin"), self.headers.get("Sec-Fetch-Site"), front.port)
+        elif refusal is None:
+            refusal = background_refusal(self.headers.get("Sec-Fetch-Site"), self.headers.get("Sec-Fetch-Mode"))
         kind = front.route(self.command, path)
         if refusal is None and kind is None:
             refusal = Refusal(HTTPStatus.NOT_FOUND, f"{self.command} {path} is not served here: tradekb serve "

@@ -12,6 +12,8 @@ URL a `LOAD` or a `SERVICE` names, from inside the user's network. So every requ
 - if it may change anything (any method but GET and HEAD), it comes from no web page (curl,
   scripts, `tradekb push` send no Origin) or from a page this server served: browsers send an
   Origin with every such request, and a Sec-Fetch-Site header too;
+- if it only reads, another site's page did not load it in the background (Sec-Fetch-Site and
+  Sec-Fetch-Mode say so): it could not read the answer, only keep the server busy;
 - no query or update in it can make the server fetch a URL (`fetching_keyword`).
 """
 
@@ -80,6 +82,24 @@ def origin_refusal(origin: str | None, fetch_site: str | None, port: int) -> Ref
     if fetch_site is not None and fetch_site.strip().lower() not in ("same-origin", "none"):
         return Refusal(HTTPStatus.FORBIDDEN, f"a request from another web page ({fetch_site}) may not change "
                                              "anything here: refused (cross-origin)")
+    return None
+
+
+def background_refusal(fetch_site: str | None, fetch_mode: str | None) -> Refusal | None:
+    """None unless another web page loads this read in the background (an image, a script, a
+    fetch: it cannot read the answer, but it can keep the server busy); a link the user follows
+    from another site (a navigation) still reaches it. The Fetch Metadata "resource isolation
+    policy"; a client that sends no Sec-Fetch-* header (not a browser) passes.
+
+    >>> background_refusal("cross-site", "navigate") is None
+    True
+    >>> print(background_refusal("cross-site", "no-cors").reason)
+    another web page may not load this in the background (cross-site, no-cors): refused; a link to it works
+    """
+    site, mode = (fetch_site or "").strip().lower(), (fetch_mode or "").strip().lower()
+    if site in ("cross-site", "same-site") and mode != "navigate":
+        return Refusal(HTTPStatus.FORBIDDEN, f"another web page may not load this in the background ({site}, "
+                                             f"{mode or 'no mode'}): refused; a link to it works")
     return None
 
 

@@ -34,8 +34,8 @@ from kb import server as kb_server
 from kb.errors import DependencyError
 from kb.server import LOOPBACK, Endpoints, free_port
 
-__all__ = ["STARTUP_TIMEOUT", "VIRTUOSO_ROW_CAP", "Server", "free_port", "interrupt", "read_endpoints", "start_oxigraph",
-           "start_serving", "start_virtuoso", "stop"]
+__all__ = ["STARTUP_TIMEOUT", "VIRTUOSO_ROW_CAP", "Server", "free_port", "interrupt", "read_endpoints",
+           "start_oxigraph", "start_serving", "start_virtuoso", "stop"]
 
 VIRTUOSO_HINT = ("Virtuoso is not installed: apt-get install virtuoso-opensource "
                  "(bash scripts/setup.sh --with-servers does it)")

@@ -113,7 +113,8 @@ def base_of(server: Server) -> str:
 
 
 GRAPH = "http://example.org/tradekb-test/security"
-WRITES = [("POST", "/update", form(update=f"INSERT DATA {{ GRAPH <{GRAPH}> {{ <a:s> <a:p> 1 }} }}"), {"Content-Type": FORM}),
+WRITES = [("POST", "/update", form(update=f"INSERT DATA {{ GRAPH <{GRAPH}> {{ <a:s> <a:p> 1 }} }}"),
+           {"Content-Type": FORM}),
           ("POST", "/update", f"DROP SILENT GRAPH <{GRAPH}>", {"Content-Type": "application/sparql-update"}),
           ("POST", "/sparql", form(update=f"DROP SILENT GRAPH <{GRAPH}>"), {"Content-Type": FORM}),  # YASGUI's
           ("POST", "/store", TRIPLE, {"Content-Type": "text/plain"}),  # a text/plain form: N-Triples to Oxigraph
@@ -210,10 +211,10 @@ def test_a_request_with_a_host_that_is_not_ours_is_refused_as_dns_rebinding(serv
 
 # Spellings that Oxigraph's parser reads as LOAD or SERVICE (its keywords may be glued to the
 # token before and after them); each must be refused whatever the mode.
-FETCHING = [("update", "LOAD <URL/load>"),
-            ("update", "insert data { <a:s> <a:p> true };load<URL/glued>"),
-            ("update", "CLEAR DEFAULT;LOADSILENT<URL/silent>"),
-            ("update", "INSERT { <a:s> <a:p> ?o } WHERE { SERVICE <URL/service-in-update> { ?s ?p ?o } }"),
+FETCHING = [("update", "LOAD <URL/load> INTO GRAPH <G>"),
+            ("update", "insert data { graph <G> { <a:s> <a:p> true } };load<URL/glued> into graph <G>"),
+            ("update", "CLEAR SILENT GRAPH <G>;LOADSILENT<URL/silent> INTO GRAPH <G>"),
+            ("update", "INSERT { GRAPH <G> { <a:s> <a:p> ?o } } WHERE { SERVICE <URL/in-update> { ?s ?p ?o } }"),
             ("query", "SELECT * WHERE { SERVICE <URL/service> { ?s ?p ?o } }"),
             ("query", "SELECT * WHERE { VALUES ?x { UNDEF }SERVICE <URL/glued> { ?s ?p ?o } }"),
             ("query", "SELECT * WHERE { ?s ?p trueSERVICE <URL/after-true> {} }"),
@@ -224,7 +225,9 @@ FETCHING = [("update", "LOAD <URL/load>"),
 
 
 def fetching_request(kind: str, text: str, url: str) -> tuple[str, str]:
-    return ("/update" if kind == "update" else "/query"), form(**{kind: text.replace("URL", url)})
+    """The request for one of FETCHING: URL is the listener's, G a graph of these tests' own."""
+    sparql = text.replace("URL", url).replace("<G>", f"<{GRAPH}>")
+    return ("/update" if kind == "update" else "/query"), form(**{kind: sparql})
 
 
 @pytest.mark.parametrize("kind, text", FETCHING)
@@ -260,7 +263,7 @@ def test_the_words_in_names_and_comment_lines_pass(serves, query):
 def test_oxigraph_still_reads_u_escapes_outside_strings_literally(serves, oxigraph_server, listener):
     """`fetching_keyword` relies on it (SPARQL 1.1 would have `\\u004cOAD` mean LOAD): if an
     Oxigraph release starts to, this fails, and the check must decode them."""
-    body = form(update=f"\\u004cOAD <{listener.url}/escaped>")
+    body = form(update=f"\\u004cOAD <{listener.url}/escaped> INTO GRAPH <{GRAPH}>")
     assert send(serves["writable"][0], "POST", "/update", body, {"Content-Type": FORM})[0] == 400
     assert send(base_of(oxigraph_server), "POST", "/update", body, {"Content-Type": FORM})[0] == 400
     assert listener.paths == []

@@ -278,23 +278,29 @@ def export(project: Path, fmt: str, output: Path | None, engine: str, store: str
 @click.option("--location", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the server's store in DIR (new, empty, or a store from an earlier serve); "
                    "by default it is a temporary directory removed on exit.")
+@click.option("--writable", is_flag=True,
+              help="Accept SPARQL updates and Graph Store writes (from this machine's programs and the "
+                   "server's own pages; never from other web pages). Read-only by default.")
 @SHACL_OPTION
 @STORE_OPTION
 @click.pass_obj
-def serve(project: Path, port: int, location: Path | None, engine: str, store: str) -> None:
+def serve(project: Path, port: int, location: Path | None, writable: bool, engine: str, store: str) -> None:
     """Serve the validated knowledge base over SPARQL (Oxigraph's server on 127.0.0.1) until Ctrl-C.
 
     Prints the query, update and Graph Store URLs. Queries see the union of the named graphs as
-    their default graph, as `tradekb query` does; GRAPH ?g names one article's graph.
+    their default graph, as `tradekb query` does; GRAPH ?g names one article's graph. Read-only
+    unless --writable; requests from other web pages that would change anything, and any LOAD or
+    SERVICE (which make the server fetch URLs), are refused (README: Serve).
     """
     from kb.server import serve as run_server
     from kb.validate import Engine
 
     def announce(endpoints) -> None:
         click.echo(f"query   {endpoints.query}\nupdate  {endpoints.update}\nstore   {endpoints.store}")
-        _say("serving on 127.0.0.1; Ctrl-C stops the server")
+        mode = "writable" if writable else "read-only (--writable accepts updates)"
+        _say(f"serving on 127.0.0.1, {mode}; Ctrl-C stops the server")
 
-    run_server(project, port, location, Engine(engine), _say, announce, _store(store, project))
+    run_server(project, port, location, Engine(engine), _say, announce, _store(store, project), writable)
     _say("stopped")
 
 

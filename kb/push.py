@@ -20,7 +20,12 @@ every staging graph holds what was sent. Virtuoso also applies an update request
 at a time, visibly, undoing none if a later one fails; so on such a server the manifest loses
 its push id first, and a tradekb reader waits for the swap (or reports the failed one) rather
 than read a mix. A push that fails leaves the old graphs as they were; its staging graphs are
-dropped on the way out, or by the next push if the server went away.
+dropped on the way out, or by the next push if the server went away (or tradekb was killed).
+
+A push killed after it sent its swap still has it applied, perhaps while the next push starts: so
+a push drops other pushes' staging graphs only (a swap whose graphs are gone fails whole, as MOVE
+of a missing graph is an error), and unions only in its own swap, with the manifest that names
+one: never the union a swap it could not see just made live.
 """
 
 from __future__ import annotations
@@ -80,6 +85,16 @@ class Layout:
     def is_kb_graph(self, iri: str) -> bool:
         """A graph of the knowledge base itself (not the manifest, not a staging graph)."""
         return iri.startswith(self.base) and "/" not in iri[len(self.base):]
+
+    def is_staging(self, iri: str) -> bool:
+        """
+        >>> Layout("http://x/").is_staging("http://x/push/1/a"), Layout("http://x/").is_staging("http://x/push/1-union")
+        (True, False)
+        """
+        return iri.startswith(self.base + "push/") and "/" in iri[len(self.base + "push/"):]
+
+    def is_union(self, iri: str) -> bool:
+        return iri.startswith(self.base + "push/") and iri.endswith("-union") and not self.is_staging(iri)
 
 
 def local_name(graph: str) -> str:
@@ -156,10 +171,7 @@ def snapshot(connection: Connection, layout: Layout) -> Snapshot:
 def push(kb: KnowledgeBase, connection: Connection, layout: Layout,
          say: Callable[[str], None] = lambda _: None) -> PushResult:
     """Upload the (validated) knowledge base under `layout`, replacing what an earlier push left."""
-    present = graphs_under(connection, layout)
-    rows = _manifest(connection, layout)
-    live = [layout.union(rows[0][1].value)] if rows and rows[0][1] is not None else []  # what readers read now
-    leftovers = [g for g in present if not layout.is_kb_graph(g) and g not in (layout.manifest, *live)]
+    leftovers = [g for g in graphs_under(connection, layout) if layout.is_staging(g)]
     if leftovers:  # staging graphs of a push that was interrupted
         say(f"dropping {len(leftovers)} staging graph(s) an interrupted push left")
         connection.update(_drop(leftovers), "drop stale staging graphs")
@@ -167,16 +179,21 @@ def push(kb: KnowledgeBase, connection: Connection, layout: Layout,
     moves = {layout.staging(push_id, local_name(g)): layout.graph(local_name(g)) for g in kb.graph_names}
     staged: list[str] = []  # dropped again if this push fails, even halfway through an upload
     sent: dict[str, int] = {}  # graph uploaded -> its triples
+    say(f"uploading {len(kb.graph_names)} graphs and their union beside the live ones (push {push_id})")
     try:
         for graph, ntriples in _uploads(kb, layout, push_id):
             staged.append(graph)
             upload(connection, graph, ntriples)
             sent[graph] = ntriples.count(b"\n")  # one line a triple
         check_uploads(connection, sent)
-        gone = [g for g in present if layout.is_kb_graph(g) and g not in moves.values()]  # articles removed
+        now = graphs_under(connection, layout)  # again: a killed push's swap may have landed meanwhile
+        gone = [g for g in now if layout.is_kb_graph(g) and g not in moves.values()]  # articles removed
+        unions = [g for g in now if layout.is_union(g) and g != layout.union(push_id)]  # the live one, and others
+        say(f"uploaded {len(sent) - 1} graphs and their union ({sum(sent.values())} triples), counted on the server; "
+            "swapping them in")
         if not connection.endpoint.kind.atomic_updates:
             connection.update(swap_begins(layout), "mark the manifest: a swap begins")
-        connection.update(swap(moves, gone + live, layout, push_id), "swap the staging graphs in", retry=False)
+        connection.update(swap(moves, gone + unions, layout, push_id), "swap the staging graphs in", retry=False)
     except TradeKBError:
         _drop_quietly(connection, staged)
         raise

@@ -1,5 +1,5 @@
 """Real SPARQL servers for the tests: Oxigraph's and Virtuoso, each on free loopback ports with a
-fresh database in a directory of its own.
+fresh database in a directory of its own; and `tradekb serve` as a process of its own.
 
 The fixtures in conftest.py (`oxigraph_server`, `virtuoso_server`, `sparql_server`) start one of
 each per test session; a test that must stop or break a server starts its own with
@@ -19,8 +19,11 @@ What each engine offers (see also shared/STACK-NOTES.md):
 from __future__ import annotations
 
 import os
+import selectors
 import shutil
+import signal
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -29,14 +32,17 @@ import pytest
 
 from kb import server as kb_server
 from kb.errors import DependencyError
-from kb.server import LOOPBACK, free_port
+from kb.server import LOOPBACK, Endpoints, free_port
 
-__all__ = ["VIRTUOSO_ROW_CAP", "Server", "free_port", "start_oxigraph", "start_virtuoso", "stop"]
+__all__ = ["STARTUP_TIMEOUT", "VIRTUOSO_ROW_CAP", "Server", "free_port", "interrupt", "read_endpoints",
+           "start_oxigraph", "start_serving", "start_virtuoso", "stop"]
 
 VIRTUOSO_HINT = ("Virtuoso is not installed: apt-get install virtuoso-opensource "
                  "(bash scripts/setup.sh --with-servers does it)")
 VIRTUOSO_READY_TIMEOUT = 120.0  # seconds; it starts in about 3-4 s on an idle machine
 STOP_TIMEOUT = 30.0  # seconds between SIGTERM and SIGKILL (Virtuoso checkpoints on the way out)
+STARTUP_TIMEOUT = 180.0  # seconds for `tradekb serve`: the build and validation come first, on a shared machine
+SIGNAL_TIMEOUT = 10.0  # seconds for `tradekb serve` to exit after a signal
 VIRTUOSO_ROW_CAP = 10_000  # [SPARQL] ResultSetMaxRows: Virtuoso's default, kept so paging is tested
 
 # Database, logs and HTTP root in the test's directory; both ports on loopback; memory and
@@ -132,3 +138,38 @@ def start_virtuoso(tmp_dir: Path) -> Server:
 def stop(server: Server) -> None:
     """Stop a server cleanly (SIGTERM, then SIGKILL after a timeout); a stopped one is left alone."""
     kb_server.stop(server.process, STOP_TIMEOUT)
+
+
+def start_serving(project: Path, *args: str, tmp: Path | None = None,
+                  sigint_ignored: bool = False) -> subprocess.Popen:
+    """`tradekb -C project serve ARGS` as its own process (temporary files under `tmp`, if given;
+    optionally started with SIGINT ignored, as a shell starts a job with `&`)."""
+    env = dict(os.environ, TMPDIR=str(tmp)) if tmp else None
+    ignore_sigint = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
+    return subprocess.Popen([sys.executable, "-m", "kb.cli", "-C", str(project), "serve", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=ignore_sigint)
+
+
+def read_endpoints(process: subprocess.Popen) -> Endpoints:
+    """The URLs the command prints (query, update, store: one write, so they arrive together)."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout=STARTUP_TIMEOUT):
+            process.kill()
+            pytest.fail(f"tradekb serve printed no URLs within {STARTUP_TIMEOUT:.0f} s")
+    lines = [process.stdout.readline().split() for _ in range(3)]  # empty once the process has exited
+    urls = dict(fields for fields in lines if len(fields) == 2)
+    if set(urls) != {"query", "update", "store"}:
+        pytest.fail(f"tradekb serve printed {urls} and exited ({process.wait()}): {process.stderr.read()}")
+    return Endpoints(urls["query"], urls["update"], urls["store"])
+
+
+def interrupt(process: subprocess.Popen, signum: int) -> int:
+    """Send the signal and return the exit code, failing if it takes longer than SIGNAL_TIMEOUT."""
+    process.send_signal(signum)
+    try:
+        return process.wait(SIGNAL_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail(f"tradekb serve did not exit within {SIGNAL_TIMEOUT:.0f} s of signal {signum}")

@@ -66,7 +66,7 @@ def run(*args: str):
 
 
 INJECTED = Answer(500, b"injected failure\nsecond line\nthird line")
-PROGRESS = ("built the graph: ", "SHACL (")  # what push says before it talks to the server
+PROGRESS = ("built the graph: ", "SHACL (", "dropping ", "uploading ", "uploaded ")  # what push says as it goes
 
 
 def one_line(result, code: int = 4) -> str:
@@ -141,13 +141,13 @@ def earlier_push(oxigraph_server: Server, mini_project, layout: Layout):
 def test_a_500_in_the_middle_of_a_push_leaves_the_earlier_content(oxigraph_server, proxy, mini_project, request):
     layout = layout_for(request)
     direct, before, counts = earlier_push(oxigraph_server, mini_project, layout)
-    front = proxy(lambda number, request: INJECTED if number >= 5 else None)  # from the third upload on
+    front = proxy(lambda number, request: INJECTED if number >= 4 else None)  # from the third upload on
     line = one_line(run("-C", str(REPO), "push", "--endpoint", front.url("/query"), "--graph-base", layout.base))
     assert re.fullmatch(rf"Oxigraph at 127\.0\.0\.1:{front.port}: PUT {front.url('/store')} \(graph "
                         rf"{re.escape(layout.base)}push/[^/]+/002_\w+\): 500 Internal Server Error: "
                         r"injected failure / second line", line), line
-    # the listing, the manifest, two uploads, the third upload and its 3 retries, the clean-up and its 3 retries
-    assert len(front.seen) == 1 + 1 + 2 + 4 + 4
+    # the listing, two uploads, the third upload and its 3 retries, the clean-up and its 3 retries
+    assert len(front.seen) == 1 + 2 + 4 + 4
     assert snapshot(direct, layout) == before
     assert triples_per_graph(direct, before.graphs) == counts
     push(load_knowledge_base(mini_project), direct, layout)  # the next push clears the leftovers
@@ -160,7 +160,7 @@ def test_a_500_on_the_swap_is_not_retried_and_leaves_the_earlier_content(oxigrap
                                                                         mini_project, request):
     layout = layout_for(request)
     direct, before, counts = earlier_push(oxigraph_server, mini_project, layout)
-    swap = 2 + len(seed_kb.graph_names) + 3  # listing, manifest, the uploads and the union's, the count, the swap
+    swap = 1 + len(seed_kb.graph_names) + 4  # listing, the uploads and the union's, the count, listing, the swap
     front = proxy(lambda number, request: INJECTED if number == swap else None)
     with pytest.raises(ServerError, match=r"POST \S+/update \(swap the staging graphs in\): 500 Internal"):
         push(seed_kb, connection(oxigraph_server, front.url("/query")), layout)
@@ -231,7 +231,7 @@ def test_a_swap_that_fails_halfway_where_updates_are_not_atomic_is_flagged(oxigr
     push id before the swap; a swap that fails leaves it so, and readers say so until a new push."""
     layout = layout_for(request)
     direct, before, _ = earlier_push(oxigraph_server, mini_project, layout)
-    swap = 2 + len(seed_kb.graph_names) + 4  # listing, manifest, the uploads and the union's, count, mark, swap
+    swap = 1 + len(seed_kb.graph_names) + 5  # listing, the uploads and the union's, count, listing, mark, swap
     front = proxy(lambda number, asked: INJECTED if number == swap else None)
     unknown = Endpoint(GENERIC, front.url("/query"), front.url("/update"), front.url("/store"))
     with pytest.raises(ServerError, match=r"\(swap the staging graphs in\): 500 Internal Server Error"):

@@ -1,11 +1,10 @@
 """`tradekb serve` as a real process: the served knowledge base answers the saved queries over the
 SPARQL protocol with the embedded store's rows, keeps its named graphs, and stops cleanly on
-Ctrl-C or SIGTERM; a taken port or an unusable --location is one line and a non-zero exit."""
+Ctrl-C or SIGTERM; a taken port or an unusable --location is one line and a non-zero exit, before
+the build and without touching the directory."""
 
 from __future__ import annotations
 
-import os
-import selectors
 import signal
 import socket
 import subprocess
@@ -21,47 +20,11 @@ import pytest
 
 from conftest import REPO
 from kb.queries import ResultTable, bind, catalogue, resolve_parameter, run_query, sort_lists
-from kb.server import Endpoints, free_port
+from kb.server import free_port
+from servers import STARTUP_TIMEOUT, interrupt, read_endpoints, start_serving
 
-STARTUP_TIMEOUT = 180.0  # seconds: the build and validation come first, on a shared machine
-STOP_TIMEOUT = 10.0
 LOOPBACK_ONLY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 QUERIES = catalogue(REPO)
-
-
-def start_serving(project: Path, *args: str, tmp: Path | None = None,
-                  sigint_ignored: bool = False) -> subprocess.Popen:
-    """`tradekb -C project serve ARGS` as its own process (temporary files under `tmp`, if given;
-    optionally started with SIGINT ignored, as a shell starts a job with `&`)."""
-    env = dict(os.environ, TMPDIR=str(tmp)) if tmp else None
-    ignore_sigint = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
-    return subprocess.Popen([sys.executable, "-m", "kb.cli", "-C", str(project), "serve", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            preexec_fn=ignore_sigint)
-
-
-def read_endpoints(process: subprocess.Popen) -> Endpoints:
-    """The URLs the command prints (query, update, store: one write, so they arrive together)."""
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout=STARTUP_TIMEOUT):
-            process.kill()
-            pytest.fail(f"tradekb serve printed no URLs within {STARTUP_TIMEOUT:.0f} s")
-    lines = [process.stdout.readline().split() for _ in range(3)]  # empty once the process has exited
-    urls = dict(fields for fields in lines if len(fields) == 2)
-    if set(urls) != {"query", "update", "store"}:
-        pytest.fail(f"tradekb serve printed {urls} and exited ({process.wait()}): {process.stderr.read()}")
-    return Endpoints(urls["query"], urls["update"], urls["store"])
-
-
-def interrupt(process: subprocess.Popen, signum: int) -> int:
-    """Send the signal and return the exit code, failing if it takes longer than STOP_TIMEOUT."""
-    process.send_signal(signum)
-    try:
-        return process.wait(STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        pytest.fail(f"tradekb serve did not exit within {STOP_TIMEOUT:.0f} s of signal {signum}")
 
 
 def remote_select(query_url: str, text: str) -> ResultTable:
@@ -150,14 +113,39 @@ def test_a_port_in_use_is_one_line_and_exit_2_before_any_build(mini_project):
     assert result.stdout == ""
 
 
-def test_a_location_holding_other_files_is_refused_in_one_line(mini_project, tmp_path):
+def snapshot(directory: Path) -> dict[str, bytes]:
+    """Every file under `directory` by relative path, with its bytes."""
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("files", [{"notes.txt": b"mine"}, {"CURRENT": b"my current notes\n"},
+                                   {"CURRENT": b"MANIFEST-000005\n", "MANIFEST-000005": b"", "OPTIONS-000007": b"x"}],
+                         ids=["other-files", "a-file-named-CURRENT", "another-program's-rocksdb"])
+def test_a_location_holding_no_oxigraph_store_is_refused_before_the_build_and_left_as_it_was(mini_project, tmp_path,
+                                                                                             files):
     location = tmp_path / "documents"
     location.mkdir()
-    (location / "notes.txt").write_text("mine", encoding="utf-8")
+    for name, data in files.items():
+        (location / name).write_bytes(data)
+    before = snapshot(location)
     result = run_to_exit(mini_project, "--port", "0", "--location", str(location))
     assert result.returncode == 2
-    assert result.stderr.splitlines()[-1] == (f"{location} is not empty and holds no Oxigraph store: "
-                                              "give a new or empty directory")
-    assert "Traceback" not in result.stderr
-    assert [p.name for p in location.iterdir()] == ["notes.txt"]
-    assert (location / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert result.stderr.splitlines() == [f"{location} is not empty and holds no Oxigraph store: "
+                                          "give a new or empty directory"]  # no build before it, no traceback
+    assert result.stdout == ""
+    assert snapshot(location) == before
+    assert sorted(p.name for p in location.iterdir()) == sorted(files)
+
+
+def test_a_location_another_serve_is_serving_is_refused_before_the_build(mini_project, tmp_path):
+    location = tmp_path / "store"
+    first = start_serving(mini_project, "--port", "0", "--location", str(location))
+    try:
+        read_endpoints(first)
+        before = snapshot(location)
+        result = run_to_exit(mini_project, "--port", "0", "--location", str(location))
+        assert result.returncode == 2
+        assert result.stderr.splitlines() == [f"{location} is being served by another tradekb serve"]
+        assert snapshot(location) == before
+    finally:
+        assert interrupt(first, signal.SIGINT) == 0

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from kb.cli import cli
 from kb.pipeline import load_knowledge_base, validated_knowledge_base
 from kb.queries import ResultFormat, catalogue, format_results, run_query
+from kb.outputs import default_store
 from kb.storage import MANIFEST, StoreChoice
 
 OPENED, WROTE = "opened the store at", "wrote the store at"
@@ -48,7 +49,7 @@ def data_directories(location: Path) -> list[str]:
 
 
 def test_store_is_written_once_then_reopened_and_answers_as_memory(mini_project):
-    store = mini_project / "build" / "store"
+    store = default_store(mini_project)
     first = run(mini_project, "query", "meetings", "-f", "csv", "--store", "oxigraph")
     assert first.exit_code == 0, first.output
     assert WROTE in first.stderr and OPENED not in first.stderr
@@ -95,7 +96,7 @@ def test_a_conforming_store_is_not_validated_again_until_the_shapes_change(mini_
 def test_build_keeps_the_validated_graph_in_the_store(mini_project):
     result = run(mini_project, "build", "--no-reason", "--store", "oxigraph")
     assert result.exit_code == 0, result.output
-    manifest = json.loads((mini_project / "build" / "store" / MANIFEST).read_text(encoding="utf-8"))
+    manifest = json.loads((default_store(mini_project) / MANIFEST).read_text(encoding="utf-8"))
     assert manifest["conforms_to"] and manifest["quads"] == len(load_knowledge_base(mini_project))
     query = run(mini_project, "query", "actors", "-f", "csv", "--store", "oxigraph")
     assert OPENED in query.stderr
@@ -125,12 +126,12 @@ def test_export_from_the_store_is_the_same_graph(mini_project, tmp_path):
 
 def test_a_damaged_manifest_makes_the_store_rebuild(mini_project):
     assert run(mini_project, "query", "actors", "--store", "oxigraph").exit_code == 0
-    (mini_project / "build" / "store" / MANIFEST).write_text("{not json", encoding="utf-8")
+    (default_store(mini_project) / MANIFEST).write_text("{not json", encoding="utf-8")
     again = run(mini_project, "query", "actors", "-f", "csv", "--store", "oxigraph")
     assert again.exit_code == 0, again.output
     assert WROTE in again.stderr
     assert again.stdout == in_memory(mini_project, "actors")
-    assert json.loads((mini_project / "build" / "store" / MANIFEST).read_text(encoding="utf-8"))["quads"] > 0
+    assert json.loads((default_store(mini_project) / MANIFEST).read_text(encoding="utf-8"))["quads"] > 0
 
 
 def test_store_is_not_written_into_a_foreign_directory(mini_project, tmp_path):
@@ -156,4 +157,4 @@ def test_broken_annotations_write_no_store(mini_project):
     edit(mini_project, "a01_mini.yaml", "    speaker: park-min-jun\n", "    speaker: kim-nobody\n")
     result = run(mini_project, "query", "actors", "--store", "oxigraph")
     assert result.exit_code == 2, result.output
-    assert not (mini_project / "build" / "store").exists()
+    assert not (default_store(mini_project)).exists()

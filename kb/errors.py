@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,3 +81,15 @@ def io_error(error: OSError, doing: str | None = None) -> FileSystemError:
     else:
         detail = " ".join(str(error).split()) or type(error).__name__
     return FileSystemError(f"{doing}: {detail}" if doing else detail)
+
+
+@contextmanager
+def writing_to(path: Path) -> Iterator[None]:
+    """An OSError raised in the block names `path` if it names no file: a write(2) that fails on a
+    full disk raises one that names nothing."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is None:
+            error.filename = str(path)
+        raise

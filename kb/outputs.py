@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.export import ExportFormat, replace_file
+from kb.errors import writing_to
 from kb.locks import exclusive
 
 BUILD = "build"  # the link users read through
@@ -42,6 +43,13 @@ _STORE_LINK = "store"
 def query_file(directory: Path, name: str) -> Path:
     """Where a saved query's CSV is in a generation (or under `build`)."""
     return directory / "queries" / f"{name}.csv"
+
+
+def write_query_csv(directory: Path, name: str, csv: str) -> None:
+    """Write a saved query's result, as CSV, into a generation."""
+    path = query_file(directory, name)
+    with writing_to(path):
+        path.write_text(csv, encoding="utf-8")
 
 
 def export_file(directory: Path, fmt: ExportFormat) -> Path:

@@ -21,7 +21,7 @@ from kb.errors import TradeKBError
 from kb.export import ExportFormat, ExportLayout, graph_piece, write_export
 from kb.graph import KnowledgeBase, build_graph, load_ontology
 from kb import progress
-from kb.outputs import export_file, next_generation, query_file
+from kb.outputs import export_file, next_generation, write_query_csv
 from kb.queries import ResultFormat, ResultTable, SavedQuery, catalogue, format_results, run_query
 from kb.reason import ReasoningReport, reason_kb
 from kb.rebuild import kept_in_store
@@ -133,7 +133,7 @@ def run_stages(project: Path, directory: Path, run_reasoner: bool = True, engine
 
     def run(query: SavedQuery) -> ResultTable:
         table = run_query(kb.store, query, {})
-        query_file(directory, query.name).write_text(format_results(table, ResultFormat.CSV), encoding="utf-8")
+        write_query_csv(directory, query.name, format_results(table, ResultFormat.CSV))
         return table
 
     def export(fmt: ExportFormat) -> ExportLayout:

@@ -37,7 +37,7 @@ from kb import progress
 from kb.annotations import Corpus, CorpusIndex, reload_article
 from kb.dependencies import Delta, Dependencies, NotLocal, affected_keys, analyse, restrict
 from kb.export import ExportFormat, ExportLayout, graph_piece, previous_pieces, write_atomically, write_export
-from kb.outputs import Generation, export_file, query_file
+from kb.outputs import Generation, export_file, write_query_csv
 from kb.graph import SUMMARISED, KnowledgeBase, add_derived, build_graph_part, graph_iri, summary_lines
 from kb.ordering import RowOrder, UnsupportedOrder
 from kb.queries import ResultTable, SavedQuery, csv_lines, run_sparql, sort_lists
@@ -250,7 +250,7 @@ def _rebuild(project: Path, writer: StoreWriter, manifest: Manifest, inputs_file
             if None in queries:
                 return None
             for cached in queries:
-                query_file(generation.directory, cached.name).write_text(cached.csv, encoding="utf-8")
+                write_query_csv(generation.directory, cached.name, cached.csv)
             exports = {fmt.label: write_export(fmt, export_file(generation.directory, fmt), change.graphs, lambda g, fmt=fmt: (
                 graph_piece(change.pieces, g, fmt) if g in change.replaced else previous[fmt](g))) for fmt in ExportFormat}
             verdict, sliced = reasoning.result() if reasoning else (None, None)

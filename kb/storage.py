@@ -193,11 +193,14 @@ class DiskStore:
                 replace(manifest, conforms_to=shapes).write(self.location)
 
     def _sweep(self, keep: str | None) -> None:
-        """Remove every data directory but the committed one: what a killed writer left (a scratch
-        copy, data written but never committed), and the lock file of an older tradekb."""
+        """Remove every data directory but the committed one, and the temporary files: what a
+        killed writer left (a scratch copy, data written but never committed, a manifest not yet
+        renamed), and the lock file of an older tradekb."""
         for path in self.location.iterdir():
-            if path.name.startswith((".data-", "data-")) and path.name != keep:
+            if path.name.startswith("data-") and path.name != keep:
                 shutil.rmtree(path, ignore_errors=True)
+            elif path.name.startswith(".") and path.name.endswith(".tmp"):
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink()
         (self.location / ".lock").unlink(missing_ok=True)
 
 

@@ -119,7 +119,9 @@ def _connection(endpoint: str, auth: str, timeout: int, update_endpoint: str | N
 def build(project: Path, no_reason: bool, engine: str, store: str) -> None:
     """Build, validate, reason, run every saved query into build/queries/, and export build/tradekb.*.
 
-    The work is done in memory; with --store oxigraph[:PATH] the validated graph is kept there too."""
+    The outputs change as one set, only when every stage has passed; a second build of the same
+    project waits for the first. The work is done in memory; with --store oxigraph[:PATH] the
+    validated graph is kept there too, and the next build redoes only what an edit changed."""
     from kb.pipeline import build as run_build
     from kb.validate import Engine
     result = run_build(project, run_reasoner=not no_reason, engine=Engine(engine), say=_say,

@@ -9,6 +9,10 @@ without parsing a single annotation; one whose inputs have changed rebuilds it.
 A store directory holds `manifest.json` and one data directory (the RocksDB store and the nodes'
 annotation origins). A new version is written to a new data directory, and the manifest is
 replaced in one step to point to it: a reader sees the old store or the new, never half of one.
+Readers open it read-only, any number at once. Writers take turns (`DiskStore.writing`, a lock
+the kernel drops when its holder dies), and each first removes what a killed writer left: so a
+store that a `kill -9` interrupted at any instant, even in its first build, is usable by the
+next command as it is.
 """
 
 from __future__ import annotations

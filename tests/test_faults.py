@@ -363,6 +363,7 @@ def test_a_full_disk_is_one_line_and_keeps_the_old_outputs(mounted, store):
     full = tradekb(project, "build", "--no-reason", *store)
     assert_one_line(full, mounted, "No space left on device")
     assert outputs(project) == before
+    assert_nothing_left(project)  # what it had written is gone
     filler.unlink()
     again = tradekb(project, "build", "--no-reason", *store)
     assert again.returncode == 0, again.stderr

@@ -241,20 +241,20 @@ def assert_nothing_left(project: Path, pid: int | None = None) -> None:
         assert not reasoning_scratch(pid)
 
 
-def kill_trial(scenario: Scenario, project: Path, marker: str | None, seconds: float | None) -> None:
+def kill_trial(scenario: Scenario, project: Path, marker: str | None, seconds: float | None, query: bool) -> None:
     """Start the scenario's build on `project`, kill it with SIGKILL at the marker or the offset, check."""
     with started(project, scenario.mode.args) as (process, progress):
         progress.until(marker, seconds)
         process.send_signal(signal.SIGKILL)
         process.wait()
-    check_after_kill(scenario, project, process.pid)
+    check_after_kill(scenario, project, process.pid, query)
 
 
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_a_kill_at_evenly_spaced_instants_leaves_old_or_new_and_the_next_build_works(scenarios, mode, tmp_path):
     scenario = scenarios[mode]
     for n in range(1, 3):
-        kill_trial(scenario, copy(scenario.template, tmp_path / f"at-{n}"), None, scenario.seconds * n / 3)
+        kill_trial(scenario, copy(scenario.template, tmp_path / f"at-{n}"), None, scenario.seconds * n / 3, query=True)
 
 
 @pytest.mark.parametrize("mode", sorted(MODES))
@@ -262,7 +262,8 @@ def test_a_kill_at_each_stage_boundary_leaves_old_or_new_and_the_next_build_work
     scenario = scenarios[mode]
     assert scenario.boundaries, "the build showed no progress on a terminal"
     for n, marker in enumerate(scenario.boundaries):
-        kill_trial(scenario, copy(scenario.template, tmp_path / f"at-{n}"), marker, None)
+        # the next build reads the store as well as a query would (the query is left to the test above, for time)
+        kill_trial(scenario, copy(scenario.template, tmp_path / f"at-{n}"), marker, None, query=False)
 
 
 @pytest.mark.parametrize("mode", ["build", "rebuild --store"])

@@ -41,7 +41,11 @@ _STORE_LINK = "store"
 
 
 def query_file(directory: Path, name: str) -> Path:
-    """Where a saved query's CSV is in a generation (or under `build`)."""
+    """Where a saved query's CSV is in a generation (or under `build`).
+
+    >>> query_file(Path("build"), "actors").as_posix()
+    'build/queries/actors.csv'
+    """
     return directory / "queries" / f"{name}.csv"
 
 

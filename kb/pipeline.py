@@ -56,11 +56,12 @@ def _load(project: Path, store: StoreChoice, say: Callable[[str], None], keep_co
         return _Loaded(_build_in_memory(project, keep_corpus))
     disk = DiskStore(store.location)
     inputs = inputs_digest(project)  # before reading them: an edit during the build makes the store stale
-    manifest = disk.current(inputs)
-    if manifest is not None:
-        kb = disk.open(manifest, project)
-        say(f"opened the store at {store.location}: {manifest.quads} quads, built from the inputs as they are")
-        return _Loaded(kb, disk, manifest)
+    for _ in range(2):  # once more if a writer replaced the version found while it was being opened
+        manifest = disk.current(inputs)
+        kb = disk.open(manifest, project) if manifest is not None else None
+        if kb is not None:
+            say(f"opened the store at {store.location}: {manifest.quads} quads, built from the inputs as they are")
+            return _Loaded(kb, disk, manifest)
     kb = _build_in_memory(project)
     manifest = disk.write(kb, project, inputs, None, say)
     say(f"wrote the store at {store.location}: {manifest.quads} quads")

@@ -17,6 +17,7 @@ next command as it is.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -144,10 +145,16 @@ class DiskStore:
 
     def open(self, manifest: Manifest, project: Path):
         """The knowledge base in the store, read-only (other readers may open it too); the
-        annotation files its nodes came from are named as under `project`."""
+        annotation files its nodes came from are named as under `project`. None if a writer has
+        committed a newer version and removed this one since `manifest` was read.
+
+        The data directory is held (a shared flock) until this process ends: RocksDB opens its
+        files as it needs them, and a writer removes an old version only when no one holds it."""
         from kb.graph import KnowledgeBase
         data = self.location / manifest.data
         with progress.stage("opening the store"):
+            if not _hold(data):
+                return None
             try:
                 store = ox.Store.read_only(str(data / "oxigraph"))
                 origins = json.loads((data / ORIGINS).read_text(encoding="utf-8"))
@@ -197,15 +204,54 @@ class DiskStore:
                 replace(manifest, conforms_to=shapes).write(self.location)
 
     def _sweep(self, keep: str | None) -> None:
-        """Remove every data directory but the committed one, and the temporary files: what a
-        killed writer left (a scratch copy, data written but never committed, a manifest not yet
-        renamed), and the lock file of an older tradekb."""
+        """Remove every data directory but the committed one (and those readers hold), and the
+        temporary files: what a killed writer left (a scratch copy, data written but never
+        committed, a manifest not yet renamed), and the lock file of an older tradekb."""
         for path in self.location.iterdir():
-            if path.name.startswith("data-") and path.name != keep:
-                shutil.rmtree(path, ignore_errors=True)
-            elif path.name.startswith(".") and path.name.endswith(".tmp"):
+            if path.name.startswith(".") and path.name.endswith(".tmp"):
                 shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink()
+        _remove_unread(self.location, keep)
         (self.location / ".lock").unlink(missing_ok=True)
+
+
+_HELD: list[int] = []  # data directories this process reads: held until it ends
+
+
+def _hold(data: Path) -> bool:
+    """Hold the data directory for reading (False if it is gone: a writer removed it)."""
+    try:
+        fd = os.open(data, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    fcntl.flock(fd, fcntl.LOCK_SH)  # waits while a writer is removing it
+    try:
+        still = os.stat(data).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        still = False
+    if not still:
+        os.close(fd)
+        return False
+    _HELD.append(fd)
+    return True
+
+
+def _remove_unread(location: Path, keep: str | None) -> None:
+    """Remove the data directories but `keep` that no process holds for reading (a later writer
+    removes those)."""
+    for path in location.iterdir():
+        if not path.name.startswith("data-") or path.name == keep:
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            shutil.rmtree(path, ignore_errors=True)
+        except BlockingIOError:
+            pass  # being read
+        finally:
+            os.close(fd)
 
 
 def _remove_data(location: Path, name: str) -> None:
@@ -269,9 +315,8 @@ class StoreWriter:
         return name, scratch
 
     def commit(self, manifest: Manifest) -> None:
-        """Make `manifest` the store's, in one step, and drop the data no longer in use."""
+        """Make `manifest` the store's, in one step, and drop the data no longer in use (what a
+        reader still holds stays until a later writer finds it free)."""
         manifest.write(self.location)
         self.uncommitted.discard(manifest.data)
-        for old in self.location.iterdir():
-            if old.is_dir() and old.name.startswith("data-") and old.name != manifest.data:
-                shutil.rmtree(old, ignore_errors=True)
+        _remove_unread(self.location, manifest.data)

@@ -158,3 +158,43 @@ def test_broken_annotations_write_no_store(mini_project):
     result = run(mini_project, "query", "actors", "--store", "oxigraph")
     assert result.exit_code == 2, result.output
     assert not (default_store(mini_project)).exists()
+
+
+READER = """
+import sys
+from pathlib import Path
+from kb.pipeline import load_knowledge_base
+from kb.queries import catalogue, run_query
+from kb.storage import StoreChoice
+project = Path(sys.argv[1])
+kb = load_knowledge_base(project, StoreChoice.parse("oxigraph", project))
+print("open", flush=True)
+sys.stdin.readline()
+print(len(run_query(kb.store, catalogue(project)["reports"], {}).rows), flush=True)
+"""
+
+
+def test_a_version_being_read_stays_until_its_reader_is_done(mini_project):
+    """A writer commits a new version beside a reader of the old one: the reader reads on (RocksDB
+    opens files as it needs them), and the old version goes with the first writer after it."""
+    import subprocess
+    import sys
+    store = default_store(mini_project)
+    assert run(mini_project, "build", "--no-reason", "--store", "oxigraph").exit_code == 0
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(mini_project)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline() == "open\n"
+        [read] = data_directories(store)
+        edit(mini_project, "a01_mini.yaml", "    mode: direct-quote\n", "    mode: reported-speech\n")
+        assert run(mini_project, "build", "--no-reason", "--store", "oxigraph").exit_code == 0
+        assert read in data_directories(store) and len(data_directories(store)) == 2
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert int(reader.stdout.readline()) > 0
+    finally:
+        reader.kill()
+        reader.wait()
+    edit(mini_project, "a01_mini.yaml", "    mode: reported-speech\n", "    mode: direct-quote\n")
+    assert run(mini_project, "build", "--no-reason", "--store", "oxigraph").exit_code == 0
+    assert read not in data_directories(store) and len(data_directories(store)) == 1

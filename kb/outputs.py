@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ EXPORT_NAME = "tradekb"
 _GENERATION = re.compile(r"build-(\d+)")
 _SWAP = "build.swap"  # the new link, in WORK until it is renamed over BUILD
 _STORE_LINK = "store"
+_TRASH = ".trash"  # a generation being removed
 
 
 def query_file(directory: Path, name: str) -> Path:
@@ -126,11 +128,13 @@ def next_generation(project: Path, say: Callable[[str], None]) -> Iterator[Gener
     project = Path(project)
     work = project / WORK
     work.mkdir(exist_ok=True)
-    with exclusive(work / "lock", f"another tradekb build of {project}", say):
+    with exclusive(work / "lock", f"another tradekb build of {project}", say), \
+            ThreadPoolExecutor(max_workers=1) as cleaner:  # removes old generations beside the build
         _adopt_older_layout(project)
         now = current(project)
         keep = {now} if now else set()
-        _sweep(work, keep)
+        for path in _sweep(work, keep):
+            cleaner.submit(_remove, path)
         numbers = [n for path in work.iterdir() if (n := _number(path)) is not None]
         directory = work / f"build-{max(numbers, default=0) + 1}"
         directory.mkdir()
@@ -141,17 +145,25 @@ def next_generation(project: Path, say: Callable[[str], None]) -> Iterator[Gener
             yield generation
         finally:
             if generation.published:
-                _sweep(work, {directory.resolve(), *keep})  # the previous generation stays for its readers
+                for path in _sweep(work, {directory.resolve(), *keep}):  # the previous one stays for its readers
+                    cleaner.submit(_remove, path)
             else:
                 _remove(directory)
 
 
-def _sweep(work: Path, keep: set[Path]) -> None:
-    """Remove what a killed build left in `work` (an unfinished generation, the new link) and every
-    generation not in `keep`. Only under the build lock: no other build is writing there."""
+def _sweep(work: Path, keep: set[Path]) -> list[Path]:
+    """Move out of the way, to be removed, what a killed build left in `work` (an unfinished
+    generation, the new link, what it was removing) and every generation not in `keep`: renamed
+    at once, they are removed beside the build (at a million triples a generation is 480 MB, and
+    deleting it took 0.3 s). Only under the build lock: no other build is writing there."""
+    doomed = []
     for path in work.iterdir():
-        if (_number(path) is not None and path.resolve() not in keep) or path.name == _SWAP:
-            _remove(path)
+        if path.name.endswith(_TRASH):
+            doomed.append(path)
+        elif (_number(path) is not None and path.resolve() not in keep) or path.name == _SWAP:
+            doomed.append(path.with_name(path.name + _TRASH))
+            os.replace(path, doomed[-1])
+    return doomed
 
 
 def _adopt_older_layout(project: Path) -> None:

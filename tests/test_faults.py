@@ -226,7 +226,7 @@ def check_after_kill(scenario: Scenario, project: Path, pid: int, query: bool = 
 def assert_nothing_left(project: Path, pid: int | None = None) -> None:
     """Nothing but the current generation, the one before it, the lock and the store's one version."""
     stray = [str(Path(folder, name).relative_to(project)) for folder, dirs, names in os.walk(project)
-             for name in dirs + names if name.endswith((".tmp", ".swap"))]
+             for name in dirs + names if name.endswith((".tmp", ".swap", ".trash"))]
     assert not stray, stray
     work = project / ".build"
     current = (project / "build").resolve()

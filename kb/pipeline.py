@@ -179,6 +179,7 @@ def build(project: Path, run_reasoner: bool = True, engine: Engine = Engine.AUTO
 
 
 def _accept(report: ReasoningReport | None, say: Callable[[str], None]) -> None:
+    """HermiT's verdict, said; an inconsistent knowledge base is not published."""
     if report is None:
         return
     if not report.ok:

@@ -204,8 +204,8 @@ class Rebuilt:
 def _rebuild(project: Path, writer: StoreWriter, manifest: Manifest, inputs_files: dict[str, str],
              generation: Generation, run_reasoner: bool) -> Rebuilt | None:
     """Redo the build for a change of one article, writing every output into the new generation
-    and the store's next data directory; None, with that directory removed, if the change needs a
-    full build (the caller then empties the generation)."""
+    and the store's next data directory; None, with nothing written into the generation and that
+    directory removed, if the change needs a full build."""
     state = RebuildState.read(writer.location / manifest.data)
     if state is None or state.context != context_digest(project) or manifest.conforms_to != shapes_digest(project):
         return None

@@ -34,7 +34,7 @@ import kb
 from kb import progress
 from kb.errors import Location, TradeKBError, io_error
 from kb.locks import exclusive, exclusive_or_none
-from kb.outputs import BUILD, default_store
+from kb.outputs import BUILD, WORK, default_store
 
 MANIFEST = "manifest.json"
 ORIGINS = "origins.json"  # in a data directory: the annotation file and line of each node
@@ -62,8 +62,12 @@ class StoreChoice:
         if kind == "memory" and not path:
             return cls()
         if kind == "oxigraph":
-            if not path or Path(path).absolute() == (Path(project) / BUILD / "store").absolute():
+            build = (Path(project) / BUILD).absolute()
+            if not path or Path(path).absolute() == build / "store":
                 return cls(default_store(project))  # build/store is a link to it, once there is a build
+            if Path(path).absolute().is_relative_to(build):
+                raise TradeKBError(f"--store {text!r}: every build replaces {BUILD}/; keep the store elsewhere "
+                                   f"(--store oxigraph keeps it in {WORK}/store)")
             return cls(Path(path))
         raise TradeKBError(f"--store {text!r}: use memory, oxigraph or oxigraph:PATH")
 

@@ -146,6 +146,13 @@ def test_store_is_not_written_into_a_foreign_directory(mini_project, tmp_path):
     assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
 
 
+def test_a_store_inside_build_is_refused_but_build_store_is_the_default(mini_project):
+    inside = run(mini_project, "query", "actors", "--store", f"oxigraph:{mini_project / 'build' / 'kept'}")
+    assert inside.exit_code == 2 and "every build replaces build/" in inside.stderr, inside.output
+    assert StoreChoice.parse(f"oxigraph:{mini_project / 'build' / 'store'}", mini_project) == \
+        StoreChoice.parse("oxigraph", mini_project) == StoreChoice(default_store(mini_project))
+
+
 def test_unknown_store_kind_is_bad_input(mini_project):
     result = run(mini_project, "query", "actors", "--store", "sqlite:kb.db")
     assert result.exit_code == 2

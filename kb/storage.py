@@ -227,7 +227,10 @@ def _hold(data: Path) -> bool:
         fd = os.open(data, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except FileNotFoundError:
         return False
-    fcntl.flock(fd, fcntl.LOCK_SH)  # waits while a writer is removing it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # waits while a writer is removing it
+    except OSError:  # a file system without flock: read unprotected, as before there were holds
+        pass
     try:
         still = os.stat(data).st_ino == os.fstat(fd).st_ino
     except FileNotFoundError:

@@ -36,7 +36,7 @@ from kb.locks import exclusive
 BUILD = "build"  # the link users read through
 WORK = ".build"  # the generations, the lock and the default on-disk store
 EXPORT_NAME = "tradekb"
-_GENERATION = re.compile(r"build-(\d+)")
+_GENERATION = re.compile(r"build-(\d+)(\.trash)?")
 _SWAP = "build.swap"  # the new link, in WORK until it is renamed over BUILD
 _STORE_LINK = "store"
 _TRASH = ".trash"  # a generation being removed
@@ -107,9 +107,10 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _number(path: Path) -> int | None:
+def _number(path: Path, trashed: bool = False) -> int | None:
+    """The generation's number (or that of one being removed, if `trashed`)."""
     match = _GENERATION.fullmatch(path.name)
-    return int(match[1]) if match else None
+    return int(match[1]) if match and (trashed or not match[2]) else None
 
 
 def current(project: Path) -> Path | None:
@@ -135,7 +136,8 @@ def next_generation(project: Path, say: Callable[[str], None]) -> Iterator[Gener
         keep = {now} if now else set()
         for path in _sweep(work, keep):
             cleaner.submit(_remove, path)
-        numbers = [n for path in work.iterdir() if (n := _number(path)) is not None]
+        # never the number of one being removed: its name is taken until it is gone
+        numbers = [n for path in work.iterdir() if (n := _number(path, trashed=True)) is not None]
         directory = work / f"build-{max(numbers, default=0) + 1}"
         directory.mkdir()
         (directory / "queries").mkdir()

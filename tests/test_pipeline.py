@@ -108,3 +108,13 @@ def test_a_build_directory_of_an_older_tradekb_is_taken_over_with_its_store(tmp_
     assert (project / "build").is_symlink() and os.stat(project / ".build" / "store").st_ino == store  # moved
     assert sorted(p.name for p in (project / "build" / "queries").iterdir()) == sorted(
         f"{p.stem}.csv" for p in (project / "queries").glob("*.rq") if p.stem not in ("meetings-of", "statements-by"))
+
+
+def test_a_generation_left_half_removed_is_removed_and_its_number_not_reused(tmp_path):
+    """A build killed while removing an old generation leaves `build-N.trash`; the next build
+    removes it and numbers its own generation above it, so that the name is never wanted twice."""
+    project = project_copy(tmp_path)
+    assert CliRunner().invoke(cli, ["-C", str(project), "build", "--no-reason"]).exit_code == 0
+    (project / ".build" / "build-7.trash" / "queries").mkdir(parents=True)
+    assert CliRunner().invoke(cli, ["-C", str(project), "build", "--no-reason"]).exit_code == 0
+    assert _generations(project) == ["build-1", "build-8"]

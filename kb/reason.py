@@ -110,8 +110,8 @@ def _scratch_directory() -> Iterator[str]:
     after removing those of tradekb processes that are gone (a `kill -9` runs no cleanup)."""
     parent = Path(tempfile.gettempdir())
     for path in parent.glob(f"{SCRATCH_PREFIX}*"):
-        pid = path.name.removeprefix(SCRATCH_PREFIX).partition("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        pid, named, _ = path.name.removeprefix(SCRATCH_PREFIX).partition("-")  # no "-": not named so
+        if named and pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as tmp:
         yield tmp

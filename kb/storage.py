@@ -212,8 +212,10 @@ class DiskStore:
         temporary files: what a killed writer left (a scratch copy, data written but never
         committed, a manifest not yet renamed), and the lock file of an older tradekb."""
         for path in self.location.iterdir():
-            if path.name.startswith(".") and path.name.endswith(".tmp"):
-                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink()
+            if path.name.startswith(".") and path.name.endswith(".tmp") and path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.name.startswith(".") and path.name.endswith(".tmp"):
+                path.unlink()
         _remove_unread(self.location, keep)
         (self.location / ".lock").unlink(missing_ok=True)
 

@@ -42,7 +42,7 @@ from kb.graph import SUMMARISED, KnowledgeBase, add_derived, build_graph_part, g
 from kb.ordering import RowOrder, UnsupportedOrder
 from kb.queries import ResultTable, SavedQuery, csv_lines, run_sparql, sort_lists
 from kb.reason import ReasoningReport, reason, reasoning_scope
-from kb.shacl_sparql import Check, compile_shapes, find_violations
+from kb.shacl_sparql import Check, UnsupportedShape, compile_shapes, find_violations
 from kb.storage import DiskStore, Manifest, StoreWriter, file_digests, files_digest, inputs_digest, shapes_digest
 from kb.validate import Engine, load_shapes
 
@@ -147,7 +147,7 @@ def capture_state(project: Path, kb: KnowledgeBase, files: dict[str, str], resul
     try:
         checks = [(check, known.get(check.query) or analyse(check.query, key="this"))
                   for check in compile_shapes(load_shapes(project))]
-    except NotLocal:
+    except (NotLocal, UnsupportedShape):  # a check it cannot analyse, or a shape left to pySHACL
         return None
     if None in queries or kb.corpus is None:
         return None

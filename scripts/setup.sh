@@ -27,7 +27,8 @@ fi
 missing=()  # Debian packages the tests want and this machine lacks
 case "${1:-}" in
   --with-servers|--with-jena)
-    [ -f /usr/share/java/jena-shacl.jar ] || missing+=(libapache-jena-java) ;;&
+    [ -f /usr/share/java/jena-shacl.jar ] || missing+=(libapache-jena-java)
+    command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless) ;;&  # compiles the Jena SHACL driver
   --with-servers)
     command -v virtuoso-t >/dev/null 2>&1 || missing+=(virtuoso-opensource) ;;
 esac

@@ -213,7 +213,7 @@ def _cases(store: ox.Store, every_key: bool = False) -> list[Case]:
             except NotLocal:
                 continue
     for i, check in enumerate(CHECKS):
-        cases.append(Case(f"check {i} ({check.node_shape} {check.path})", check.query,
+        cases.append(Case(f"check {i} ({check.shape} {check.path})", check.query,
                           analyse(check.query, "this"), []))
     return cases
 

@@ -109,7 +109,8 @@ def tradekb_stage(stage: str, project: Path, arg: str | None, limit: float | Non
         import tempfile
         from kb.storage import DiskStore
         with tempfile.TemporaryDirectory() as tmp:
-            return timed(lambda: DiskStore(Path(tmp) / "store").write_data(kb, project), limit)
+            with DiskStore(Path(tmp) / "store").writing() as writer:
+                return timed(lambda: writer.write_data(kb, project), limit)
     if stage == "validate":
         shapes = load_shapes(project)
         return timed(lambda: validate(kb, shapes, Engine.AUTO), limit)

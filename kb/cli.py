@@ -2,7 +2,9 @@
 
 Exit codes: 0 success; 1 the knowledge base does not validate or is inconsistent; 2 bad input
 (annotations, query name or parameter, options); 3 a missing dependency (Java for HermiT); 4 a
-SPARQL server failed (unreachable, timed out, refused or garbled a request).
+SPARQL server failed (unreachable, timed out, refused or garbled a request); 5 the file system
+refused a read or write (full disk, read-only, permission denied), said in one line with the path,
+and the previous outputs are as they were.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from pathlib import Path
 
 import click
 
-from kb.errors import QueryError, DependencyError, ServerError, TradeKBError
+from kb.errors import DependencyError, FileSystemError, QueryError, ServerError, TradeKBError, io_error
 
-EXIT_INVALID, EXIT_BAD_INPUT, EXIT_MISSING_DEPENDENCY, EXIT_SERVER = 1, 2, 3, 4
+EXIT_INVALID, EXIT_BAD_INPUT, EXIT_MISSING_DEPENDENCY, EXIT_SERVER, EXIT_FILE_SYSTEM = 1, 2, 3, 4, 5
 
 
 def _fail(error: TradeKBError) -> None:
@@ -27,17 +29,22 @@ def _fail(error: TradeKBError) -> None:
         raise SystemExit(EXIT_MISSING_DEPENDENCY)
     if isinstance(error, ServerError):
         raise SystemExit(EXIT_SERVER)
+    if isinstance(error, FileSystemError):
+        raise SystemExit(EXIT_FILE_SYSTEM)
     raise SystemExit(EXIT_BAD_INPUT)
 
 
 class _Group(click.Group):
-    """Turns a user's mistake (a TradeKBError) into one line per problem and an exit code."""
+    """Turns a user's mistake (a TradeKBError), or a file the system would not read or write (an
+    OSError: a full disk, a read-only project), into one line per problem and an exit code."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except TradeKBError as error:
             _fail(error)
+        except OSError as error:
+            _fail(io_error(error))
 
 
 @click.group(cls=_Group)
@@ -112,7 +119,9 @@ def _connection(endpoint: str, auth: str, timeout: int, update_endpoint: str | N
 def build(project: Path, no_reason: bool, engine: str, store: str) -> None:
     """Build, validate, reason, run every saved query into build/queries/, and export build/tradekb.*.
 
-    The work is done in memory; with --store oxigraph[:PATH] the validated graph is kept there too."""
+    The outputs change as one set, only when every stage has passed; a second build of the same
+    project waits for the first. The work is done in memory; with --store oxigraph[:PATH] the
+    validated graph is kept there too, and the next build redoes only what an edit changed."""
     from kb.pipeline import build as run_build
     from kb.validate import Engine
     result = run_build(project, run_reasoner=not no_reason, engine=Engine(engine), say=_say,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,3 +63,37 @@ class DependencyError(TradeKBError):
 class ServerError(TradeKBError):
     """A SPARQL server could not be reached, or refused or garbled a request: one line naming the
     server, the request (method and URL, never credentials) and what it answered."""
+
+
+class FileSystemError(TradeKBError):
+    """The file system refused to read or write a file: a full disk, a read-only file system, a
+    permission denied. One line naming the path and the cause; what was there before stays."""
+
+
+def io_error(error: OSError, doing: str | None = None) -> FileSystemError:
+    """An OSError as one line naming the path and the cause (RocksDB's errors carry no errno, and
+    name the path in their message), after what was being done, if said.
+
+    >>> str(io_error(OSError(28, "No space left on device", "build/tradekb.nq")))
+    'build/tradekb.nq: No space left on device'
+    >>> str(io_error(OSError("IO error: While mkdir if missing: /p/s: Read-only file system"), "cannot write the store"))
+    'cannot write the store: IO error: While mkdir if missing: /p/s: Read-only file system'
+    """
+    if error.filename is not None:
+        where = f"{error.filename} -> {error.filename2}" if error.filename2 is not None else str(error.filename)
+        detail = f"{where}: {error.strerror or error}"
+    else:
+        detail = " ".join(str(error).split()) or type(error).__name__
+    return FileSystemError(f"{doing}: {detail}" if doing else detail)
+
+
+@contextmanager
+def writing_to(path: Path) -> Iterator[None]:
+    """An OSError raised in the block names `path` if it names no file: a write(2) that fails on a
+    full disk raises one that names nothing."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is None:
+            error.filename = str(path)
+        raise

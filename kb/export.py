@@ -30,7 +30,7 @@ from typing import BinaryIO, Callable, Iterable
 
 import pyoxigraph as ox
 
-from kb.errors import TradeKBError
+from kb.errors import TradeKBError, writing_to
 from kb.graph import PREFIXES, KnowledgeBase
 
 PREFIX_IRIS = {prefix: str(namespace) for prefix, namespace in PREFIXES.items()}
@@ -150,7 +150,7 @@ def write_export(fmt: ExportFormat, target: Path, graphs: Iterable[str], piece: 
     """Write an export of `graphs` to `target`, each graph's piece made by `piece` (`graph_piece`,
     or a copy from `previous_pieces`), and say where each piece is. Not atomic: the caller writes a
     temporary file and renames it, which keeps the size and time the layout records."""
-    with open(target, "wb") as out:
+    with writing_to(target), open(target, "wb") as out:
         pieces = _write_pieces(out, fmt, graphs, piece)
     written = os.stat(target)
     return ExportLayout(fmt.label, pieces, written.st_size, written.st_mtime_ns)
@@ -197,7 +197,7 @@ def write_atomically(path: Path, data: bytes | str) -> None:
         data = data.encode("utf-8")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with writing_to(path), os.fdopen(fd, "wb") as f:
             f.write(data)
         umask = os.umask(0)
         os.umask(umask)

@@ -2,7 +2,8 @@
 
 owlready2 cannot read Turtle, so the union graph is handed over as N-Triples written by rdflib, in
 a fresh owlready2 World each time. HermiT runs in Java: its heap is set by TRADEKB_JAVA_MEMORY (MB,
-default 1024) instead of owlready2's fixed 2 GB.
+default 1024) instead of owlready2's fixed 2 GB. A `kill -9` of tradekb leaves neither the Java
+process (kb.processes.die_with_parent) nor, after the next run, its temporary directory.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +22,7 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from kb.errors import DependencyError
+from kb.processes import die_with_parent
 from kb.graph import KnowledgeBase, graph_iri
 
 # Up to this many quads HermiT gets the whole knowledge base (8 s at 100k, see bench/RESULTS.md);
@@ -57,7 +61,7 @@ def _java() -> str:
     if java is None:
         raise DependencyError(JAVA_HINT)
     try:
-        subprocess.run([java, "-version"], capture_output=True, check=True, timeout=60)
+        subprocess.run([java, "-version"], capture_output=True, check=True, timeout=60, preexec_fn=die_with_parent)
     except (OSError, subprocess.SubprocessError):
         raise DependencyError(JAVA_HINT + " (the java on PATH does not run)") from None
     return java
@@ -97,6 +101,32 @@ def reason_kb(kb: KnowledgeBase) -> ReasoningReport:
     return report
 
 
+SCRATCH_PREFIX = "tradekb-reason-"
+
+
+@contextmanager
+def _scratch_directory() -> Iterator[str]:
+    """A temporary directory for HermiT's input and owlready2's files, named after this process,
+    after removing those of tradekb processes that are gone (a `kill -9` runs no cleanup)."""
+    parent = Path(tempfile.gettempdir())
+    for path in parent.glob(f"{SCRATCH_PREFIX}*"):
+        pid, named, _ = path.name.removeprefix(SCRATCH_PREFIX).partition("-")  # no "-": not named so
+        if named and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as tmp:
+        yield tmp
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
+
+
 def reason(data: Graph | list[ox.Triple]) -> ReasoningReport:
     """Run HermiT over `data` (ontology and data together) and report in plain words."""
     java = _java()
@@ -105,8 +135,10 @@ def reason(data: Graph | list[ox.Triple]) -> ReasoningReport:
 
     owlready2.JAVA_EXE = java
     reasoning.JAVA_MEMORY = int(os.environ.get("TRADEKB_JAVA_MEMORY", "1024"))
+    # owlready2 passes these to its subprocess call: HermiT's Java dies with the thread that waits for it
+    reasoning._subprocess_kargs = {**reasoning._subprocess_kargs, "preexec_fn": die_with_parent}
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="tradekb-reason-") as tmp:
+    with _scratch_directory() as tmp:
         path = Path(tmp) / "kb.nt"
         if isinstance(data, Graph):
             data.serialize(destination=path, format="nt", encoding="utf-8")

@@ -37,13 +37,14 @@ from kb import progress
 from kb.annotations import Corpus, CorpusIndex, reload_article
 from kb.dependencies import Delta, Dependencies, NotLocal, affected_keys, analyse, restrict
 from kb.export import ExportFormat, ExportLayout, graph_piece, previous_pieces, write_atomically, write_export
+from kb.outputs import Generation, export_file, write_query_csv
 from kb.graph import SUMMARISED, KnowledgeBase, add_derived, build_graph_part, graph_iri, summary_lines
 from kb.ordering import RowOrder, UnsupportedOrder
 from kb.queries import ResultTable, SavedQuery, csv_lines, run_sparql, sort_lists
 from kb.reason import ReasoningReport, reason, reasoning_scope
 from kb.shacl_sparql import Check, UnsupportedShape, compile_shapes, find_violations
-from kb.validate import load_shapes
-from kb.storage import DiskStore, Manifest, files_digest, shapes_digest
+from kb.storage import DiskStore, Manifest, StoreWriter, file_digests, files_digest, inputs_digest, shapes_digest
+from kb.validate import Engine, load_shapes
 
 STATE = "rebuild.pickle"
 CHECKS = "checks.pickle"  # the compiled SHACL checks' dependencies by query text, for the next full build
@@ -138,16 +139,11 @@ class RebuildState:
 
 def capture_state(project: Path, kb: KnowledgeBase, files: dict[str, str], results: list[tuple[SavedQuery, ResultTable]],
                   exports: dict[str, ExportLayout], reasoning: ReasoningReport | None,
-                  store: Path) -> RebuildState | None:
+                  known: dict[str, Dependencies]) -> RebuildState | None:
     """What a full build keeps for the next rebuild; None if a saved query or a SHACL check cannot
     be recomputed key by key (every build is then a full one). The SHACL checks' dependencies
-    are taken from the store at `store` where their text has not changed: parsing takes seconds."""
+    are taken from `known` (by query text, as the last build kept them): parsing takes seconds."""
     queries = [CachedQuery.capture(query, table) for query, table in results]
-    current = Manifest.read(store)
-    try:
-        known = pickle.loads((store / current.data / CHECKS).read_bytes()) if current else {}
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
-        known = {}
     try:
         checks = [(check, known.get(check.query) or analyse(check.query, key="this"))
                   for check in compile_shapes(load_shapes(project))]
@@ -205,24 +201,23 @@ class Rebuilt:
 
 
 @_collector_paused()
-def rebuild(project: Path, disk: DiskStore, manifest: Manifest, inputs_files: dict[str, str],
-            stage: Callable[[Path, Callable[[Path], object]], object], build_dir: Path, export_name: str,
-            run_reasoner: bool) -> Rebuilt | None:
-    """Redo the build for a change of one article, staging every output with `stage` and writing
-    the store's next data directory; None, with nothing staged or written, if the change needs a
-    full build."""
-    state = RebuildState.read(disk.location / manifest.data)
+def _rebuild(project: Path, writer: StoreWriter, manifest: Manifest, inputs_files: dict[str, str],
+             generation: Generation, run_reasoner: bool) -> Rebuilt | None:
+    """Redo the build for a change of one article, writing every output into the new generation
+    and the store's next data directory; None, with nothing written into the generation and that
+    directory removed, if the change needs a full build."""
+    state = RebuildState.read(writer.location / manifest.data)
     if state is None or state.context != context_digest(project) or manifest.conforms_to != shapes_digest(project):
         return None
     changed = {name.rsplit(".", 1)[0] for name in set(inputs_files) | set(state.files)
                if inputs_files.get(name) != state.files.get(name)}
-    if len(changed) > 1 or "registry" in changed:
+    if len(changed) > 1 or "registry" in changed or generation.previous is None:
         return None
     stem = changed.pop() if changed else None
     previous = {}
     for fmt in ExportFormat:
         layout = state.exports.get(fmt.label)
-        pieces = previous_pieces(build_dir / f"{export_name}.{fmt.extension}", layout) if layout else None
+        pieces = previous_pieces(export_file(generation.previous, fmt), layout) if layout else None
         if pieces is None:
             return None  # an export was removed or touched since: its pieces cannot be copied
         previous[fmt] = pieces
@@ -232,9 +227,9 @@ def rebuild(project: Path, disk: DiskStore, manifest: Manifest, inputs_files: di
         if corpus is None:
             return None
     with progress.stage("updating the graph"):
-        change = (_Change(corpus, stem, state, ox.Store.read_only(str(disk.location / manifest.data / "oxigraph")))
+        change = (_Change(corpus, stem, state, ox.Store.read_only(str(writer.location / manifest.data / "oxigraph")))
                   if stem is not None else _Change.none(state))
-        name, scratch = disk.copy_data(manifest)
+        name, scratch = writer.copy_data(manifest)
     done = False
     try:
         store = ox.Store(str(scratch / "oxigraph"))
@@ -255,24 +250,20 @@ def rebuild(project: Path, disk: DiskStore, manifest: Manifest, inputs_files: di
             if None in queries:
                 return None
             for cached in queries:
-                stage(build_dir / "queries" / f"{cached.name}.csv",
-                      lambda path, cached=cached: path.write_text(cached.csv, encoding="utf-8"))
-            exports = {}
-            for fmt in ExportFormat:
-                stage(build_dir / f"{export_name}.{fmt.extension}", lambda path, fmt=fmt: exports.__setitem__(
-                    fmt.label, write_export(fmt, path, change.graphs, lambda g: (
-                        graph_piece(change.pieces, g, fmt) if g in change.replaced else previous[fmt](g)))))
+                write_query_csv(generation.directory, cached.name, cached.csv)
+            exports = {fmt.label: write_export(fmt, export_file(generation.directory, fmt), change.graphs, lambda g, fmt=fmt: (
+                graph_piece(change.pieces, g, fmt) if g in change.replaced else previous[fmt](g))) for fmt in ExportFormat}
             verdict, sliced = reasoning.result() if reasoning else (None, None)
         origins = {name: found for name, found in state.origins.items() if name != stem}
         origins.update(origins_by_file(change.part, project))
         RebuildState(state.context, inputs_files, change.corpus, origins, change.derived, change.graphs,
                      change.quads, state.checks, queries, exports,
                      (sliced, verdict) if verdict else state.reasoning).write(scratch)
-        disk.finish_data(name, scratch, "{" + ", ".join(found for found in origins.values() if found) + "}")
+        writer.finish_data(name, scratch, "{" + ", ".join(found for found in origins.values() if found) + "}")
         done = True
     finally:
         if not done:
-            disk.discard(name)
+            writer.discard(name)
     return Rebuilt(stem, name, change.quads, verdict)
 
 
@@ -357,3 +348,77 @@ def _reason(given: tuple[list[ox.Triple], str], state: RebuildState) -> tuple[Re
     report = reason(triples)
     report.scope = scope
     return report, digest
+
+
+class KeptBuild:
+    """A build that keeps its validated graph in the on-disk store, with what the next build needs
+    to redo only what an edit of one article changes: a layer around the stages of kb.pipeline,
+    which it either replaces (`rebuild`) or runs and then keeps what they made (`full`).
+
+    Made by `kept_in_store`, which holds the store's lock for the whole build. Nothing it writes
+    is in use until `commit`, which the build calls after its outputs are published: the store
+    never holds a graph whose outputs were not published (a kill between the two leaves the new
+    outputs and the old store, which the next build finds stale)."""
+
+    def __init__(self, project: Path, store: DiskStore, writer: StoreWriter, say: Callable[[str], None]) -> None:
+        self.project, self.store, self.writer, self.say = project, store, writer, say
+        # before the stages read the inputs: an edit during the build makes the store stale
+        seeds = file_digests(project / SEEDS)
+        self.files = {path.name: digest for path, digest in seeds.items()}
+        self.inputs = inputs_digest(project, seeds)
+        self.shapes = shapes_digest(project)
+        self.manifest = Manifest.read(store.location)
+        self.data: str | None = None  # the new data directory, once written
+        self.quads = 0
+
+    def rebuild(self, generation: Generation, run_reasoner: bool, engine: Engine) -> Rebuilt | None:
+        """Redo only what an edit of one article changes, into `generation`; None if it needs a
+        full build (or another SHACL engine than the compiled checks, which a rebuild runs)."""
+        if self.manifest is None or engine not in (Engine.AUTO, Engine.SPARQL):
+            return None
+        rebuilt = _rebuild(self.project, self.writer, self.manifest, self.files, generation, run_reasoner)
+        if rebuilt is not None:
+            self.data, self.quads = rebuilt.data, rebuilt.quads
+            self.say(f"rebuilt after a change to {rebuilt.stem}: {rebuilt.quads} quads; only what it reaches was redone"
+                     if rebuilt.stem else f"nothing changed: {rebuilt.quads} quads; the outputs are written again from the store")
+        return rebuilt
+
+    def full(self, stages: Callable[..., object]):
+        """Run the stages, `stages(keep_corpus=True, beside=...)`, writing the graph into the store
+        beside the queries and exports (unless the store holds it already), then keep what the
+        next rebuild needs; return what the stages return."""
+        kept = self.store.current(self.inputs)
+        built = stages(keep_corpus=True,
+                       beside=None if kept else (lambda kb: self.writer.write_data(kb, self.project)))
+        if kept is None:
+            self.data = built.beside
+        else:  # a new data directory all the same: a committed one never changes
+            self.data, scratch = self.writer.copy_data(kept)
+            self.writer.finish_data(self.data, scratch)
+        self.quads = len(built.kb)
+        with progress.stage("keeping what a rebuild needs"):
+            state = capture_state(self.project, built.kb, self.files, built.results, built.layouts, built.reasoning,
+                                  self._known_checks())
+            if state is not None:
+                state.write(self.writer.location / self.data)
+        return built
+
+    def _known_checks(self) -> dict[str, Dependencies]:
+        """The SHACL checks' dependencies as the last build kept them, by query text."""
+        try:
+            return pickle.loads((self.store.location / self.manifest.data / CHECKS).read_bytes()) if self.manifest else {}
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+            return {}
+
+    def commit(self) -> None:
+        """Make the new data directory the store's: after the outputs are published."""
+        self.writer.commit(Manifest(self.data, self.inputs, self.quads, self.shapes))
+        self.say(f"the store at {self.store.location} holds this build's graph")
+
+
+@contextmanager
+def kept_in_store(project: Path, location: Path, say: Callable[[str], None]) -> Iterator[KeptBuild]:
+    """A KeptBuild of the project in the store at `location`, under the store's lock."""
+    store = DiskStore(location)
+    with store.writing(say) as writer:
+        yield KeptBuild(Path(project), store, writer, say)

@@ -9,6 +9,10 @@ without parsing a single annotation; one whose inputs have changed rebuilds it.
 A store directory holds `manifest.json` and one data directory (the RocksDB store and the nodes'
 annotation origins). A new version is written to a new data directory, and the manifest is
 replaced in one step to point to it: a reader sees the old store or the new, never half of one.
+Readers open it read-only, any number at once. Writers take turns (`DiskStore.writing`, a lock
+the kernel drops when its holder dies), and each first removes what a killed writer left: so a
+store that a `kill -9` interrupted at any instant, even in its first build, is usable by the
+next command as it is.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,12 +32,14 @@ import pyoxigraph as ox
 
 import kb
 from kb import progress
-from kb.errors import Location, TradeKBError
+from kb.errors import Location, TradeKBError, io_error
 from kb.inputfiles import ProjectFiles
+from kb.locks import exclusive, exclusive_or_none
+from kb.outputs import BUILD, WORK, default_store
 
-DEFAULT_LOCATION = Path("build") / "store"
 MANIFEST = "manifest.json"
-LOCK = ".lock"
+ORIGINS = "origins.json"  # in a data directory: the annotation file and line of each node
+LOCK = "tradekb.lock"  # held by the one process writing; its presence says the directory is a store
 FORMAT = 1  # of the store directory; a store in another format is rebuilt
 # What the graph is made from: the annotations and articles, the ontology, and this code.
 INPUTS = ("seeds", "ontology/tradekb.ttl")
@@ -52,12 +58,18 @@ class StoreChoice:
 
     @classmethod
     def parse(cls, text: str, project: Path) -> "StoreChoice":
-        """`memory`, `oxigraph` (in the project's build/store) or `oxigraph:PATH`."""
+        """`memory`, `oxigraph` (in the project's .build/store, also seen as build/store) or `oxigraph:PATH`."""
         kind, _, path = text.partition(":")
         if kind == "memory" and not path:
             return cls()
         if kind == "oxigraph":
-            return cls(Path(path) if path else Path(project) / DEFAULT_LOCATION)
+            build = (Path(project) / BUILD).absolute()
+            if not path or Path(path).absolute() == build / "store":
+                return cls(default_store(project))  # build/store is a link to it, once there is a build
+            if Path(path).absolute().is_relative_to(build):
+                raise TradeKBError(f"--store {text!r}: every build replaces {BUILD}/; keep the store elsewhere "
+                                   f"(--store oxigraph keeps it in {WORK}/store)")
+            return cls(Path(path))
         raise TradeKBError(f"--store {text!r}: use memory, oxigraph or oxigraph:PATH")
 
 
@@ -136,17 +148,11 @@ class Manifest:
 
 
 class DiskStore:
-    """The on-disk store at one location."""
+    """The on-disk store at one location: read by anyone at any time, written by one process at a
+    time (`writing`)."""
 
     def __init__(self, location: Path) -> None:
         self.location = Path(location)
-
-    def _check_ours(self) -> None:
-        """Refuse to write into a directory that has files and is not a tradekb store."""
-        if self.location.exists() and not self.location.is_dir():
-            raise StoreError(f"{self.location}: the store location is a file, not a directory")
-        if self.location.is_dir() and any(self.location.iterdir()) and not (self.location / MANIFEST).is_file():
-            raise StoreError(f"{self.location} is not empty and holds no tradekb store: give a new or empty directory")
 
     def current(self, inputs: str) -> Manifest | None:
         """The manifest, if the store was built from inputs with this digest (inputs_digest)."""
@@ -157,24 +163,131 @@ class DiskStore:
 
     def open(self, manifest: Manifest, project: Path):
         """The knowledge base in the store, read-only (other readers may open it too); the
-        annotation files its nodes came from are named as under `project`."""
+        annotation files its nodes came from are named as under `project`. None if a writer has
+        committed a newer version and removed this one since `manifest` was read.
+
+        The data directory is held (a shared flock) until this process ends: RocksDB opens its
+        files as it needs them, and a writer removes an old version only when no one holds it."""
         from kb.graph import KnowledgeBase
         data = self.location / manifest.data
         with progress.stage("opening the store"):
+            if not _hold(data):
+                return None
             try:
                 store = ox.Store.read_only(str(data / "oxigraph"))
-                origins = json.loads((data / "origins.json").read_text(encoding="utf-8"))
+                origins = json.loads((data / ORIGINS).read_text(encoding="utf-8"))
             except (OSError, ValueError) as e:
                 raise StoreError(f"cannot open the store at {self.location}: {e}") from None
         return KnowledgeBase(store, {node: Location(Path(project) / path, line)
                                  for node, (path, line) in origins.items()})
 
-    def write(self, knowledge_base, project: Path, inputs: str, conforms_to: str | None) -> Manifest:
-        """Write the knowledge base (built from `project`) as the store's new version."""
-        with progress.stage("writing the store"):
-            manifest = Manifest(self.write_data(knowledge_base, project), inputs, len(knowledge_base), conforms_to)
-        self.commit(manifest)
+    @contextmanager
+    def writing(self, say: Callable[[str], None] = lambda _: None) -> Iterator["StoreWriter"]:
+        """Write the store, alone: under its lock (a second writer waits, and says so), after
+        removing what a killed writer left. Data written in the block and not committed is removed
+        at its end, however it ends."""
+        if self.location.exists() and not self.location.is_dir():
+            raise StoreError(f"{self.location}: the store location is a file, not a directory")
+        if self.location.is_dir() and not (self.location / LOCK).exists() and not (self.location / MANIFEST).exists() \
+                and any(self.location.iterdir()):
+            raise StoreError(f"{self.location} is not empty and holds no tradekb store: give a new or empty directory")
+        self.location.mkdir(parents=True, exist_ok=True)
+        with exclusive(self.location / LOCK, f"another tradekb process writing the store at {self.location}", say):
+            committed = Manifest.read(self.location)
+            self._sweep(committed.data if committed else None)
+            writer = StoreWriter(self)
+            try:
+                yield writer
+            finally:
+                for name in writer.uncommitted:
+                    _remove_data(self.location, name)
+
+    def write(self, knowledge_base, project: Path, inputs: str, conforms_to: str | None,
+              say: Callable[[str], None] = lambda _: None) -> Manifest:
+        """Write the knowledge base (built from `project`) as the store's new version, unless a
+        process that held the lock before this one has just written the same."""
+        with self.writing(say) as writer:
+            if (manifest := self.current(inputs)) is not None:
+                return manifest
+            with progress.stage("writing the store"):
+                manifest = Manifest(writer.write_data(knowledge_base, project), inputs, len(knowledge_base), conforms_to)
+            writer.commit(manifest)
         return manifest
+
+    def mark_conforming(self, manifest: Manifest, shapes: str) -> None:
+        """Record that the graph of `manifest` conforms to the shapes with this digest, if the
+        store still holds that graph and no one is writing it (else the next command validates)."""
+        with exclusive_or_none(self.location / LOCK) as held:
+            if held and Manifest.read(self.location) == manifest:
+                replace(manifest, conforms_to=shapes).write(self.location)
+
+    def _sweep(self, keep: str | None) -> None:
+        """Remove every data directory but the committed one (and those readers hold), and the
+        temporary files: what a killed writer left (a scratch copy, data written but never
+        committed, a manifest not yet renamed), and the lock file of an older tradekb."""
+        for path in self.location.iterdir():
+            if path.name.startswith(".") and path.name.endswith(".tmp") and path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.name.startswith(".") and path.name.endswith(".tmp"):
+                path.unlink()
+        _remove_unread(self.location, keep)
+        (self.location / ".lock").unlink(missing_ok=True)
+
+
+_HELD: list[int] = []  # data directories this process reads: held until it ends
+
+
+def _hold(data: Path) -> bool:
+    """Hold the data directory for reading (False if it is gone: a writer removed it)."""
+    try:
+        fd = os.open(data, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # waits while a writer is removing it
+    except OSError:  # a file system without flock: read unprotected, as before there were holds
+        pass
+    try:
+        still = os.stat(data).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        still = False
+    if not still:
+        os.close(fd)
+        return False
+    _HELD.append(fd)
+    return True
+
+
+def _remove_unread(location: Path, keep: str | None) -> None:
+    """Remove the data directories but `keep` that no process holds for reading (a later writer
+    removes those)."""
+    for path in location.iterdir():
+        if not path.name.startswith("data-") or path.name == keep:
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            shutil.rmtree(path, ignore_errors=True)
+        except BlockingIOError:
+            pass  # being read
+        finally:
+            os.close(fd)
+
+
+def _remove_data(location: Path, name: str) -> None:
+    shutil.rmtree(location / name, ignore_errors=True)
+    shutil.rmtree(location / f".{name}.tmp", ignore_errors=True)
+
+
+class StoreWriter:
+    """What a process holding the store's lock may do: write new data directories, and commit one."""
+
+    def __init__(self, store: DiskStore) -> None:
+        self.location = store.location
+        self.uncommitted: set[str] = set()
 
     def write_data(self, knowledge_base, project: Path) -> str:
         """Write the knowledge base to a new data directory, not yet in use; return its name."""
@@ -189,58 +302,44 @@ class DiskStore:
                 node: (relative.get(where.path) or relative.setdefault(where.path, os.path.relpath(where.path, project)),
                        where.line) for node, where in knowledge_base.origins.items()}))
         except OSError as e:
-            shutil.rmtree(scratch, ignore_errors=True)
-            raise StoreError(f"cannot write the store at {self.location}: {e}") from None
+            raise io_error(e, f"cannot write the store at {self.location}") from None
         return name
 
     def copy_data(self, manifest: Manifest) -> tuple[str, Path]:
         """A new data directory (name, and where it is until finish_data) holding a copy of the
-        store of `manifest`, made of hard links to its files: cheap, and the original stays whole."""
+        store of `manifest` and its nodes' origins, made of hard links to its files: cheap, and the
+        original stays whole."""
         name, scratch = self._scratch()
         try:
             ox.Store.read_only(str(self.location / manifest.data / "oxigraph")).backup(str(scratch / "oxigraph"))
+            os.link(self.location / manifest.data / ORIGINS, scratch / ORIGINS)
         except OSError as e:
-            shutil.rmtree(scratch, ignore_errors=True)
-            raise StoreError(f"cannot copy the store at {self.location}: {e}") from None
+            raise io_error(e, f"cannot copy the store at {self.location}") from None
         return name, scratch
 
-    def finish_data(self, name: str, scratch: Path, origins: str) -> None:
+    def finish_data(self, name: str, scratch: Path, origins: str | None = None) -> None:
         """Complete a new data directory: the nodes' origins (a JSON object: node -> [path relative
-        to the project, line]), then the directory under its name."""
-        (scratch / "origins.json").write_text(origins, encoding="utf-8")
+        to the project, line]), unless copied, then the directory under its name."""
+        if origins is not None:
+            (scratch / ORIGINS).unlink(missing_ok=True)  # a link to the copied store's: never written through
+            (scratch / ORIGINS).write_text(origins, encoding="utf-8")
         os.replace(scratch, self.location / name)
 
+    def discard(self, name: str) -> None:
+        """Remove a data directory that was written but will not be committed (or its scratch copy)."""
+        _remove_data(self.location, name)
+        self.uncommitted.discard(name)
+
     def _scratch(self) -> tuple[str, Path]:
-        self._check_ours()
-        self.location.mkdir(parents=True, exist_ok=True)
         name = f"data-{os.getpid()}-{time.time_ns()}"
         scratch = self.location / f".{name}.tmp"
+        self.uncommitted.add(name)
         scratch.mkdir()
         return name, scratch
 
     def commit(self, manifest: Manifest) -> None:
-        """Make `manifest` the store's, in one step, and drop the data no longer in use (under a
-        lock, so that two commands committing at once cannot drop each other's data)."""
-        with self._locked():
-            manifest.write(self.location)
-            for old in self.location.iterdir():
-                if old.is_dir() and old.name.startswith("data-") and old.name != manifest.data:
-                    shutil.rmtree(old, ignore_errors=True)
-
-    def discard(self, name: str) -> None:
-        """Remove a data directory that was written but not committed (or its scratch copy)."""
-        shutil.rmtree(self.location / name, ignore_errors=True)
-        shutil.rmtree(self.location / f".{name}.tmp", ignore_errors=True)
-
-    def mark_conforming(self, manifest: Manifest, shapes: str) -> None:
-        """Record that the graph of `manifest` conforms to the shapes with this digest, if the
-        store still holds that graph."""
-        with self._locked():
-            if Manifest.read(self.location) == manifest:
-                replace(manifest, conforms_to=shapes).write(self.location)
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        with open(self.location / LOCK, "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            yield
+        """Make `manifest` the store's, in one step, and drop the data no longer in use (what a
+        reader still holds stays until a later writer finds it free)."""
+        manifest.write(self.location)
+        self.uncommitted.discard(manifest.data)
+        _remove_unread(self.location, manifest.data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -66,3 +67,54 @@ def test_query_list_and_export_to_a_file(tmp_path):
     exported = runner.invoke(cli, ["-C", str(project), "export", "--format", "trig", "-o", str(out)])
     assert exported.exit_code == 0 and out.read_text(encoding="utf-8").count("GRAPH") + \
         out.read_text(encoding="utf-8").count("{") > 5
+
+
+def _generations(project: Path) -> list[str]:
+    return sorted(p.name for p in (project / ".build").iterdir() if p.name.startswith("build-"))
+
+
+def test_the_outputs_are_one_generation_behind_one_link_and_a_reader_keeps_its_set(tmp_path):
+    """build is a link to one generation; a reader that resolved it keeps its whole set through the
+    next build (the previous generation stays), and the one before that goes."""
+    project = project_copy(tmp_path)
+    assert CliRunner().invoke(cli, ["-C", str(project), "build", "--no-reason"]).exit_code == 0
+    link = project / "build"
+    assert link.is_symlink() and _generations(project) == ["build-1"]
+    reader = link.resolve()
+    first = {p.name: p.read_bytes() for p in reader.rglob("*") if p.is_file()}
+    for n in (2, 3):
+        assert CliRunner().invoke(cli, ["-C", str(project), "build", "--no-reason"]).exit_code == 0
+        assert link.resolve().name == f"build-{n}" and _generations(project) == [f"build-{n - 1}", f"build-{n}"]
+        if n == 2:
+            assert {p.name: p.read_bytes() for p in reader.rglob("*") if p.is_file()} == first
+
+
+def test_a_build_directory_of_an_older_tradekb_is_taken_over_with_its_store(tmp_path):
+    """Before generations, build/ was a directory, with the store in build/store: the first build
+    now moves the store beside the generations and replaces the directory, and what a killed
+    build left in it, with the link."""
+    project = project_copy(tmp_path)
+    assert CliRunner().invoke(cli, ["-C", str(project), "build", "--no-reason", "--store", "oxigraph"]).exit_code == 0
+    older = project / "older"
+    shutil.copytree(project / "build", older, ignore=shutil.ignore_patterns("store"))
+    os.replace(project / ".build" / "store", older / "store")
+    (project / "build").unlink()
+    shutil.rmtree(project / ".build")
+    os.replace(older, project / "build")
+    (project / "build" / "queries" / ".actors.csv.123.tmp").write_text("left by a killed build", encoding="utf-8")
+    store = os.stat(project / "build" / "store").st_ino
+    result = CliRunner().invoke(cli, ["-C", str(project), "build", "--no-reason", "--store", "oxigraph"])
+    assert result.exit_code == 0, result.output
+    assert (project / "build").is_symlink() and os.stat(project / ".build" / "store").st_ino == store  # moved
+    assert sorted(p.name for p in (project / "build" / "queries").iterdir()) == sorted(
+        f"{p.stem}.csv" for p in (project / "queries").glob("*.rq") if p.stem not in ("meetings-of", "statements-by"))
+
+
+def test_a_generation_left_half_removed_is_removed_and_its_number_not_reused(tmp_path):
+    """A build killed while removing an old generation leaves `build-N.trash`; the next build
+    removes it and numbers its own generation above it, so that the name is never wanted twice."""
+    project = project_copy(tmp_path)
+    assert CliRunner().invoke(cli, ["-C", str(project), "build", "--no-reason"]).exit_code == 0
+    (project / ".build" / "build-7.trash" / "queries").mkdir(parents=True)
+    assert CliRunner().invoke(cli, ["-C", str(project), "build", "--no-reason"]).exit_code == 0
+    assert _generations(project) == ["build-1", "build-8"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from kb.pipeline import InvalidKnowledgeBase, build
+from kb.outputs import default_store
 from kb.storage import StoreChoice
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,7 +35,7 @@ def _replace(path: Path, old: str, new: str) -> None:
 
 def _build(project: Path, **options) -> tuple[list[str], object]:
     said: list[str] = []
-    result = build(project, store=StoreChoice(project / "build" / "store"), say=said.append, **options)
+    result = build(project, store=StoreChoice(default_store(project)), say=said.append, **options)
     return said, result
 
 
@@ -45,7 +46,7 @@ def _rebuilt(said: list[str]) -> bool:
 def _assert_as_a_full_build(project: Path, tmp_path: Path) -> None:
     """The project's outputs are byte for byte those of a full build of a copy of its inputs."""
     full = tmp_path / "full"
-    shutil.copytree(project, full, ignore=shutil.ignore_patterns("build"))
+    shutil.copytree(project, full, ignore=shutil.ignore_patterns("build", ".build"))
     build(full, run_reasoner=False)
     ours, theirs = _outputs(project), _outputs(full)
     assert ours.keys() == theirs.keys()

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from kb.cli import cli
 from kb.pipeline import load_knowledge_base, validated_knowledge_base
 from kb.queries import ResultFormat, catalogue, format_results, run_query
+from kb.outputs import default_store
 from kb.storage import MANIFEST, StoreChoice
 
 OPENED, WROTE = "opened the store at", "wrote the store at"
@@ -48,7 +49,7 @@ def data_directories(location: Path) -> list[str]:
 
 
 def test_store_is_written_once_then_reopened_and_answers_as_memory(mini_project):
-    store = mini_project / "build" / "store"
+    store = default_store(mini_project)
     first = run(mini_project, "query", "meetings", "-f", "csv", "--store", "oxigraph")
     assert first.exit_code == 0, first.output
     assert WROTE in first.stderr and OPENED not in first.stderr
@@ -95,7 +96,7 @@ def test_a_conforming_store_is_not_validated_again_until_the_shapes_change(mini_
 def test_build_keeps_the_validated_graph_in_the_store(mini_project):
     result = run(mini_project, "build", "--no-reason", "--store", "oxigraph")
     assert result.exit_code == 0, result.output
-    manifest = json.loads((mini_project / "build" / "store" / MANIFEST).read_text(encoding="utf-8"))
+    manifest = json.loads((default_store(mini_project) / MANIFEST).read_text(encoding="utf-8"))
     assert manifest["conforms_to"] and manifest["quads"] == len(load_knowledge_base(mini_project))
     query = run(mini_project, "query", "actors", "-f", "csv", "--store", "oxigraph")
     assert OPENED in query.stderr
@@ -125,12 +126,12 @@ def test_export_from_the_store_is_the_same_graph(mini_project, tmp_path):
 
 def test_a_damaged_manifest_makes_the_store_rebuild(mini_project):
     assert run(mini_project, "query", "actors", "--store", "oxigraph").exit_code == 0
-    (mini_project / "build" / "store" / MANIFEST).write_text("{not json", encoding="utf-8")
+    (default_store(mini_project) / MANIFEST).write_text("{not json", encoding="utf-8")
     again = run(mini_project, "query", "actors", "-f", "csv", "--store", "oxigraph")
     assert again.exit_code == 0, again.output
     assert WROTE in again.stderr
     assert again.stdout == in_memory(mini_project, "actors")
-    assert json.loads((mini_project / "build" / "store" / MANIFEST).read_text(encoding="utf-8"))["quads"] > 0
+    assert json.loads((default_store(mini_project) / MANIFEST).read_text(encoding="utf-8"))["quads"] > 0
 
 
 def test_store_is_not_written_into_a_foreign_directory(mini_project, tmp_path):
@@ -145,6 +146,13 @@ def test_store_is_not_written_into_a_foreign_directory(mini_project, tmp_path):
     assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
 
 
+def test_a_store_inside_build_is_refused_but_build_store_is_the_default(mini_project):
+    inside = run(mini_project, "query", "actors", "--store", f"oxigraph:{mini_project / 'build' / 'kept'}")
+    assert inside.exit_code == 2 and "every build replaces build/" in inside.stderr, inside.output
+    assert StoreChoice.parse(f"oxigraph:{mini_project / 'build' / 'store'}", mini_project) == \
+        StoreChoice.parse("oxigraph", mini_project) == StoreChoice(default_store(mini_project))
+
+
 def test_unknown_store_kind_is_bad_input(mini_project):
     result = run(mini_project, "query", "actors", "--store", "sqlite:kb.db")
     assert result.exit_code == 2
@@ -156,4 +164,44 @@ def test_broken_annotations_write_no_store(mini_project):
     edit(mini_project, "a01_mini.yaml", "    speaker: park-min-jun\n", "    speaker: kim-nobody\n")
     result = run(mini_project, "query", "actors", "--store", "oxigraph")
     assert result.exit_code == 2, result.output
-    assert not (mini_project / "build" / "store").exists()
+    assert not (default_store(mini_project)).exists()
+
+
+READER = """
+import sys
+from pathlib import Path
+from kb.pipeline import load_knowledge_base
+from kb.queries import catalogue, run_query
+from kb.storage import StoreChoice
+project = Path(sys.argv[1])
+kb = load_knowledge_base(project, StoreChoice.parse("oxigraph", project))
+print("open", flush=True)
+sys.stdin.readline()
+print(len(run_query(kb.store, catalogue(project)["reports"], {}).rows), flush=True)
+"""
+
+
+def test_a_version_being_read_stays_until_its_reader_is_done(mini_project):
+    """A writer commits a new version beside a reader of the old one: the reader reads on (RocksDB
+    opens files as it needs them), and the old version goes with the first writer after it."""
+    import subprocess
+    import sys
+    store = default_store(mini_project)
+    assert run(mini_project, "build", "--no-reason", "--store", "oxigraph").exit_code == 0
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(mini_project)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline() == "open\n"
+        [read] = data_directories(store)
+        edit(mini_project, "a01_mini.yaml", "    mode: direct-quote\n", "    mode: reported-speech\n")
+        assert run(mini_project, "build", "--no-reason", "--store", "oxigraph").exit_code == 0
+        assert read in data_directories(store) and len(data_directories(store)) == 2
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert int(reader.stdout.readline()) > 0
+    finally:
+        reader.kill()
+        reader.wait()
+    edit(mini_project, "a01_mini.yaml", "    mode: reported-speech\n", "    mode: direct-quote\n")
+    assert run(mini_project, "build", "--no-reason", "--store", "oxigraph").exit_code == 0
+    assert read not in data_directories(store) and len(data_directories(store)) == 1

@@ -22,7 +22,8 @@ from rdflib.namespace import SH
 from rdflib.term import Node
 
 from kb import jena, progress
-from kb.errors import Location, TradeKBError
+from kb.errors import Location, Problem, TradeKBError
+from kb.inputfiles import ONTOLOGY_LIMIT, InputFileError, read_text
 from kb.graph import PREFIXES, KnowledgeBase
 from kb.shacl_sparql import (TARGETS, Result, UnsupportedShape, compile_partially, compile_shapes, find_violations,
                              graph_as_written, path_text)
@@ -67,8 +68,15 @@ def shapes_file(project: Path) -> Path:
 def load_shapes(project: Path) -> Graph:
     """The project's SHACL shapes (ontology/shapes.ttl), every literal as written: rdflib's own
     reader would make "1"^^xsd:boolean true, and SHACL names only true (sh:deactivated "1" is not
-    a deactivated shape). Oxigraph reads the file."""
-    return graph_as_written(ox.parse(path=str(Path(project) / SHAPES_FILE), format=ox.RdfFormat.TURTLE))
+    a deactivated shape). Oxigraph parses the text, read as every project file is (kb.inputfiles);
+    broken Turtle is one line naming its line and column."""
+    path = Path(project) / SHAPES_FILE
+    text = read_text(project, path, ONTOLOGY_LIMIT)
+    try:
+        return graph_as_written(ox.parse(input=text.encode("utf-8"), format=ox.RdfFormat.TURTLE))
+    except SyntaxError as e:
+        why = re.sub(r"^Parser error at line \d+ column \d+: ", "", e.msg)
+        raise InputFileError([Problem(Location(path, e.lineno or 0, e.offset or 0), f"broken Turtle: {why}")]) from None
 
 
 def _short(node: Node, graph: Graph) -> str:

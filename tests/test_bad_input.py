@@ -235,14 +235,10 @@ CATALOGUE = [
     # other files
     Case("a directory for an article", lambda p: (os.unlink(p / A01_TEXT), os.mkdir(p / A01_TEXT)), A01_TEXT, 0,
          "not a regular file but a directory"),
-    pytest.param(Case("the shapes linked to a file outside", lambda p: _move_out(p, "ontology/shapes.ttl"),
-                      "ontology/shapes.ttl", 0, "outside the project"),
-                 marks=pytest.mark.xfail(strict=True, reason="kb/validate.py's load_shapes reads the file "
-                                         "itself: it is to take its text from kb.inputfiles.read_text and "
-                                         "name the line of Oxigraph's SyntaxError")),
-    pytest.param(Case("broken Turtle in the shapes", lambda p: append(p / "ontology" / "shapes.ttl", b"{{{\n"),
-                      "ontology/shapes.ttl", "{{{", "broken Turtle"),
-                 marks=pytest.mark.xfail(strict=True, reason="as above")),
+    Case("the shapes linked to a file outside", lambda p: _move_out(p, "ontology/shapes.ttl"),
+         "ontology/shapes.ttl", 0, "outside the project"),
+    Case("broken Turtle in the shapes", lambda p: append(p / "ontology" / "shapes.ttl", b"{{{\n"),
+         "ontology/shapes.ttl", "{{{", "broken Turtle"),
     Case("broken Turtle in the ontology", lambda p: append(p / "ontology" / "tradekb.ttl", b"{{{\n"),
          "ontology/tradekb.ttl", "{{{", "broken Turtle"),
     Case("a saved query not UTF-8", lambda p: (p / "queries").mkdir() or (p / "queries" / "q.rq").write_bytes(

@@ -13,8 +13,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +20,7 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from kb.errors import DependencyError
-from kb.processes import die_with_parent
+from kb.processes import die_with_parent, scratch_directory
 from kb.graph import KnowledgeBase, graph_iri
 
 # Up to this many quads HermiT gets the whole knowledge base (8 s at 100k, see bench/RESULTS.md);
@@ -101,30 +99,7 @@ def reason_kb(kb: KnowledgeBase) -> ReasoningReport:
     return report
 
 
-SCRATCH_PREFIX = "tradekb-reason-"
-
-
-@contextmanager
-def _scratch_directory() -> Iterator[str]:
-    """A temporary directory for HermiT's input and owlready2's files, named after this process,
-    after removing those of tradekb processes that are gone (a `kill -9` runs no cleanup)."""
-    parent = Path(tempfile.gettempdir())
-    for path in parent.glob(f"{SCRATCH_PREFIX}*"):
-        pid, named, _ = path.name.removeprefix(SCRATCH_PREFIX).partition("-")  # no "-": not named so
-        if named and pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(path, ignore_errors=True)
-    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as tmp:
-        yield tmp
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's
-        return True
-    return True
+SCRATCH_PREFIX = "tradekb-reason-"  # HermiT's input and owlready2's files (kb.processes.scratch_directory)
 
 
 def reason(data: Graph | list[ox.Triple]) -> ReasoningReport:
@@ -138,7 +113,8 @@ def reason(data: Graph | list[ox.Triple]) -> ReasoningReport:
     # owlready2 passes these to its subprocess call: HermiT's Java dies with the thread that waits for it
     reasoning._subprocess_kargs = {**reasoning._subprocess_kargs, "preexec_fn": die_with_parent}
     started = time.perf_counter()
-    with _scratch_directory() as tmp:
+    with scratch_directory(SCRATCH_PREFIX) as scratch:
+        tmp = str(scratch)
         path = Path(tmp) / "kb.nt"
         if isinstance(data, Graph):
             data.serialize(destination=path, format="nt", encoding="utf-8")

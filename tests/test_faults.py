@@ -94,13 +94,13 @@ def java_of(pid: int) -> list[int]:
                 command = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if b"java" in command and f"tradekb-reason-{pid}-".encode() in command:
+            if b"java" in command and f"tradekb-reason-{pid}.".encode() in command:
                 found.append(int(entry.name))
     return found
 
 
 def reasoning_scratch(pid: int) -> list[Path]:
-    return list(Path(tempfile.gettempdir()).glob(f"tradekb-reason-{pid}-*"))
+    return list(Path(tempfile.gettempdir()).glob(f"tradekb-reason-{pid}.*"))
 
 
 @dataclass

@@ -4,7 +4,8 @@
 # --with-servers also installs what the tests run against from Debian, when missing and this user
 # may run apt-get: Apache Jena (libapache-jena-java; the tests hold its SHACL verdicts to pySHACL's
 # and parse the exports with its riot) and Virtuoso (virtuoso-opensource; the tests start it on
-# loopback ports, the packaged service is not used). --with-jena installs Jena alone.
+# loopback ports, the packaged service is not used), with strace (the crash tests kill a build at a
+# chosen system call). --with-jena installs Jena alone, and a JDK where javac is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
@@ -30,7 +31,8 @@ case "${1:-}" in
     [ -f /usr/share/java/jena-shacl.jar ] || missing+=(libapache-jena-java)
     command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless) ;;&  # compiles the Jena SHACL driver
   --with-servers)
-    command -v virtuoso-t >/dev/null 2>&1 || missing+=(virtuoso-opensource) ;;
+    command -v virtuoso-t >/dev/null 2>&1 || missing+=(virtuoso-opensource)
+    command -v strace >/dev/null 2>&1 || missing+=(strace) ;;  # tests/test_faults.py kills at a chosen system call
 esac
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -9,6 +9,7 @@ and the previous outputs are as they were.
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -55,6 +56,18 @@ class _Group(click.Group):
 def cli(ctx: click.Context, project: Path) -> None:
     """tradekb: a knowledge base of the 2019 Japan–South Korea export-control dispute."""
     ctx.obj = project
+
+
+def _in_project(command):
+    """Pass the project directory to `command`, refusing one that is no tradekb project. Checked when
+    the command runs, not in the group: `tradekb -C /tmp query --help` needs no project."""
+    @click.pass_obj
+    @functools.wraps(command)
+    def checked(project: Path, *args, **kwargs):
+        from kb.inputfiles import require_project
+        require_project(project)
+        return command(project, *args, **kwargs)
+    return checked
 
 
 def _say(message: str) -> None:
@@ -115,7 +128,7 @@ def _connection(endpoint: str, auth: str, timeout: int, update_endpoint: str | N
 @click.option("--no-reason", is_flag=True, help="Skip the HermiT consistency check.")
 @SHACL_OPTION
 @STORE_OPTION
-@click.pass_obj
+@_in_project
 def build(project: Path, no_reason: bool, engine: str, store: str) -> None:
     """Build, validate, reason, run every saved query into build/queries/, and export build/tradekb.*.
 
@@ -136,7 +149,7 @@ def build(project: Path, no_reason: bool, engine: str, store: str) -> None:
 @STORE_ENDPOINT_OPTION
 @SERVER_OPTIONS
 @STORE_OPTION
-@click.pass_obj
+@_in_project
 def validate(project: Path, engine: str, endpoint: str | None, store_endpoint: str | None, graph_base: str | None,
              auth: str, timeout: int, store: str) -> None:
     """Check the annotations and validate the graph against the SHACL shapes (exit 1 on violations).
@@ -180,7 +193,7 @@ def _local_origins(project: Path) -> dict:
 @SERVER_OPTIONS
 @SHACL_OPTION
 @STORE_OPTION
-@click.pass_obj
+@_in_project
 def push(project: Path, endpoint: str, update_endpoint: str | None, store_endpoint: str | None,
          graph_base: str | None, auth: str, timeout: int, engine: str, store: str) -> None:
     """Upload the validated knowledge base to a SPARQL server, one named graph per article.
@@ -200,7 +213,7 @@ def push(project: Path, endpoint: str, update_endpoint: str | None, store_endpoi
 
 @cli.command()
 @STORE_OPTION
-@click.pass_obj
+@_in_project
 def reason(project: Path, store: str) -> None:
     """Run HermiT over ontology and data; report consistency and unsatisfiable classes (exit 1 if not)."""
     from kb.pipeline import load_knowledge_base
@@ -235,7 +248,7 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
                    "Virtuoso's 10,000-row cap, so that no server cuts it short.")
 @SERVER_OPTIONS
 @STORE_OPTION
-@click.pass_obj
+@_in_project
 def query(project: Path, name: str | None, list_queries: bool, params: tuple[str, ...], fmt: str,
           output: Path | None, endpoint: str | None, page_size: int, graph_base: str | None, auth: str,
           timeout: int, store: str) -> None:
@@ -271,7 +284,7 @@ def query(project: Path, name: str | None, list_queries: bool, params: tuple[str
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
 @SHACL_OPTION
 @STORE_OPTION
-@click.pass_obj
+@_in_project
 def export(project: Path, fmt: str, output: Path | None, engine: str, store: str) -> None:
     """Export the validated knowledge base (to stdout, or atomically to FILE)."""
     from kb.export import ExportFormat, serialize
@@ -292,7 +305,7 @@ def export(project: Path, fmt: str, output: Path | None, engine: str, store: str
                    "server's own pages; never from other web pages). Read-only by default.")
 @SHACL_OPTION
 @STORE_OPTION
-@click.pass_obj
+@_in_project
 def serve(project: Path, port: int, location: Path | None, writable: bool, engine: str, store: str) -> None:
     """Serve the validated knowledge base over SPARQL (Oxigraph's server on 127.0.0.1) until Ctrl-C.
 

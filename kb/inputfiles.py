@@ -36,6 +36,22 @@ class InputFileError(TradeKBError):
     """A project file cannot be read: outside the project, not a regular file, too large, not UTF-8."""
 
 
+class NotAProject(TradeKBError):
+    """The directory a command was run on holds no tradekb project."""
+
+
+def require_project(project: Path) -> None:
+    """Refuse a directory with neither seeds/ nor queries/: a command run in the wrong place would
+    otherwise answer as if the project were empty (no saved queries, an empty list, exit 0).
+
+    >>> require_project(Path("/"))
+    Traceback (most recent call last):
+    kb.inputfiles.NotAProject: /: not a tradekb project (no seeds/ or queries/ here); run inside one or give -C DIR
+    """
+    if not (project / "seeds").is_dir() and not (project / "queries").is_dir():
+        raise NotAProject(f"{project}: not a tradekb project (no seeds/ or queries/ here); run inside one or give -C DIR")
+
+
 def line_column(text: str, index: int) -> tuple[int, int]:
     """The 1-based line and column (in code points) of `text[index]`; CRLF, CR and LF each end a line.
 

@@ -100,7 +100,7 @@ def test_shacl_violation_names_the_article_annotation_line(mini_project):
 def test_missing_project_is_bad_input(tmp_path):
     result = run("-C", str(tmp_path / "nowhere"), "validate")
     assert result.exit_code == 2
-    assert "no seeds directory" in result.stderr
+    assert result.stderr == f"{tmp_path / 'nowhere'}: not a tradekb project (no seeds/ or queries/ here); run inside one or give -C DIR\n"
     assert "Traceback" not in result.output
 
 
@@ -127,3 +127,21 @@ def test_every_command_is_in_the_readme():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     for name in cli.commands:
         assert f"tradekb {name}" in readme, f"README does not mention `tradekb {name}`"
+
+
+# Each command with the least it needs to get as far as opening the project.
+COMMAND_ARGS = {"query": ["meetings"], "push": ["--endpoint", "http://127.0.0.1:9/query"]}
+
+
+@pytest.mark.parametrize("name", sorted(cli.commands))
+def test_every_command_outside_a_project_says_so_in_one_line(name, tmp_path):
+    result = run("-C", str(tmp_path), name, *COMMAND_ARGS.get(name, []))
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"{tmp_path}: not a tradekb project (no seeds/ or queries/ here); run inside one or give -C DIR\n"
+    assert result.stdout == ""
+
+
+def test_query_list_outside_a_project_is_refused(tmp_path):
+    result = run("-C", str(tmp_path), "query", "--list")
+    assert result.exit_code == 2
+    assert "not a tradekb project" in result.stderr

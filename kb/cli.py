@@ -239,9 +239,10 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--list", "list_queries", is_flag=True, help="List the saved queries and their parameters.")
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
               help="A parameter: an IRI, or a label or alias (any case).")
-@click.option("--format", "-f", "fmt", default="table", show_default=True,
-              type=click.Choice(["table", "csv", "tsv", "json", "md"]), help="Output format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.option("--format", "-f", "fmt", type=click.Choice(["table", "csv", "tsv", "json", "md"]),
+              help="Output format (default: from -o FILE's extension, else table).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write atomically to FILE, in the format its extension names (.csv .tsv .json .md).")
 @click.option("--endpoint", metavar="URL", help="Run it on this server (see push) instead. " + ENDPOINT_HELP)
 @click.option("--page-size", type=click.IntRange(min=1), default=5000, show_default=True,
               help="Rows per request to the server: every answer is fetched a page at a time, below "
@@ -249,10 +250,11 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 @SERVER_OPTIONS
 @STORE_OPTION
 @_in_project
-def query(project: Path, name: str | None, list_queries: bool, params: tuple[str, ...], fmt: str,
+def query(project: Path, name: str | None, list_queries: bool, params: tuple[str, ...], fmt: str | None,
           output: Path | None, endpoint: str | None, page_size: int, graph_base: str | None, auth: str,
           timeout: int, store: str) -> None:
     """Run the saved query NAME (queries/NAME.rq) on the embedded store, or with --endpoint on a server."""
+    from kb.export import format_for_output
     from kb.queries import ResultFormat, catalogue, format_results, run_query
     queries = catalogue(project)
     if list_queries or name is None:
@@ -264,6 +266,7 @@ def query(project: Path, name: str | None, list_queries: bool, params: tuple[str
         return
     if name not in queries:
         raise QueryError(f"unknown query {name!r}; saved queries: {', '.join(queries)}")
+    result_format = format_for_output(ResultFormat, output, fmt, ResultFormat.TABLE)
     parsed = _parse_params(params)
     if endpoint:
         from kb.push import Layout, query as run_remote
@@ -273,25 +276,27 @@ def query(project: Path, name: str | None, list_queries: bool, params: tuple[str
         from kb.pipeline import load_knowledge_base
         kb = load_knowledge_base(project, _store(store, project), _say)
         table = run_query(kb.store, queries[name], parsed)
-    text = format_results(table, ResultFormat.named(fmt))
+    text = format_results(table, result_format)
     _emit(text.encode("utf-8"), output)
 
 
 @cli.command()
-@click.option("--format", "-f", "fmt", default="turtle", show_default=True,
-              type=click.Choice(["turtle", "trig", "nquads", "jsonld"]),
-              help="turtle: all graphs merged; trig, nquads, jsonld: one named graph per article.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.option("--format", "-f", "fmt", type=click.Choice(["turtle", "trig", "nquads", "jsonld"]),
+              help="turtle: all graphs merged; trig, nquads, jsonld: one named graph per article "
+                   "(default: from -o FILE's extension, else turtle).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write atomically to FILE, in the format its extension names (.ttl .trig .nq .jsonld).")
 @SHACL_OPTION
 @STORE_OPTION
 @_in_project
-def export(project: Path, fmt: str, output: Path | None, engine: str, store: str) -> None:
+def export(project: Path, fmt: str | None, output: Path | None, engine: str, store: str) -> None:
     """Export the validated knowledge base (to stdout, or atomically to FILE)."""
-    from kb.export import ExportFormat, serialize
+    from kb.export import ExportFormat, format_for_output, serialize
     from kb.pipeline import validated_knowledge_base
     from kb.validate import Engine
+    chosen = format_for_output(ExportFormat, output, fmt, ExportFormat.TURTLE)
     kb = validated_knowledge_base(project, Engine(engine), store=_store(store, project))
-    _emit(serialize(kb, ExportFormat.named(fmt)), output)
+    _emit(serialize(kb, chosen), output)
 
 
 @cli.command()

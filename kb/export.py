@@ -26,13 +26,14 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable
+from typing import BinaryIO, Callable, Iterable, TypeVar
 
 import pyoxigraph as ox
 
 from kb.errors import TradeKBError, writing_to
 from kb.graph import PREFIXES, KnowledgeBase
 
+F = TypeVar("F", bound=enum.Enum)
 PREFIX_IRIS = {prefix: str(namespace) for prefix, namespace in PREFIXES.items()}
 
 
@@ -187,6 +188,35 @@ def serialize(kb: KnowledgeBase, fmt: ExportFormat, output: Path | None = None) 
     buffer = io.BytesIO()
     _write_pieces(buffer, fmt, kb.graph_names, piece)
     return buffer.getvalue()
+
+
+def format_for_output(formats: type[F], output: Path | None, named: str | None, default: F) -> F:
+    """The format to write in: the one `named` (--format), else the one `output`'s extension names,
+    else `default`. A file's name says what it holds, so an extension that names no format of
+    `formats` is refused unless a format is named, and one that names another format than the
+    named one is refused: `-o kb.nq` never gets Turtle.
+
+    >>> format_for_output(ExportFormat, Path("kb.nq"), None, ExportFormat.TURTLE).label
+    'nquads'
+    >>> format_for_output(ExportFormat, Path("kb.nq"), "turtle", ExportFormat.TURTLE)
+    Traceback (most recent call last):
+    kb.errors.TradeKBError: --format turtle disagrees with -o kb.nq: .nq is nquads; drop --format or rename the file
+    """
+    chosen = formats.named(named) if named is not None else None
+    if output is None:
+        return chosen or default
+    extension = output.suffix.lower().removeprefix(".")
+    by_extension = next((fmt for fmt in formats if fmt.extension and fmt.extension == extension), None)
+    known = ", ".join(f".{fmt.extension}" for fmt in formats if fmt.extension)
+    if by_extension is None:
+        if chosen is None:
+            named_as = f"'.{extension}'" if extension else "a name without an extension"
+            raise TradeKBError(f"-o {output}: cannot tell the format from {named_as}; name it {known}, or give --format")
+        return chosen
+    if chosen is not None and chosen is not by_extension:
+        raise TradeKBError(f"--format {chosen.label} disagrees with -o {output}: .{extension} is {by_extension.label}; "
+                           "drop --format or rename the file")
+    return by_extension
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:

@@ -77,17 +77,22 @@ class ResultTable:
 
 
 class ResultFormat(enum.Enum):
-    """Output formats of a query result: value = (name, file extension)."""
+    """Output formats of a query result: value = (name, file extension). The table, for people at a
+    terminal, has none: a file named for no format gets no table by guess."""
 
-    TABLE = ("table", "txt")
+    TABLE = ("table", None)
     CSV = ("csv", "csv")
     TSV = ("tsv", "tsv")
-    JSON = ("json", "srj")
+    JSON = ("json", "json")
     MD = ("md", "md")
 
     @property
     def label(self) -> str:
         return self.value[0]
+
+    @property
+    def extension(self) -> str | None:
+        return self.value[1]
 
     @classmethod
     def named(cls, name: str) -> "ResultFormat":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +147,76 @@ def test_query_list_outside_a_project_is_refused(tmp_path):
     result = run("-C", str(tmp_path), "query", "--list")
     assert result.exit_code == 2
     assert "not a tradekb project" in result.stderr
+
+
+@pytest.fixture
+def queried_project(mini_project):
+    """The mini project with the repository's saved queries."""
+    shutil.copytree(Path(__file__).resolve().parents[1] / "queries", mini_project / "queries")
+    return mini_project
+
+
+@pytest.mark.parametrize("extension, starts", [("csv", "label,"), ("tsv", "label\t"), ("json", '{\n "head"'),
+                                                ("md", "| label |")])
+def test_query_output_takes_its_format_from_the_extension(queried_project, tmp_path, extension, starts):
+    target = tmp_path / f"actors.{extension}"
+    result = run("-C", str(queried_project), "query", "actors", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith(starts), text[:80]
+    assert text == run("-C", str(queried_project), "query", "actors", "-f", extension).stdout
+    if extension == "json":
+        json.loads(text)
+
+
+@pytest.mark.parametrize("command, name, known", [
+    ("query", "actors.txt", ".csv, .tsv, .json, .md"), ("query", "actors", ".csv, .tsv, .json, .md"),
+    ("export", "kb.gexf", ".ttl, .trig, .nq, .jsonld")])
+def test_an_output_extension_that_names_no_format_is_refused(queried_project, tmp_path, command, name, known):
+    target = tmp_path / name
+    args = ["actors"] if command == "query" else []
+    result = run("-C", str(queried_project), command, *args, "-o", str(target))
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"-o {target}: cannot tell the format from ") and line.endswith(f"name it {known}, or give --format")
+    assert not target.exists()
+
+
+def test_an_explicit_format_names_the_format_of_a_file_with_an_unknown_extension(queried_project, tmp_path):
+    target = tmp_path / "actors.txt"
+    assert run("-C", str(queried_project), "query", "actors", "-f", "csv", "-o", str(target)).exit_code == 0
+    assert target.read_text(encoding="utf-8").startswith("label,")
+
+
+@pytest.mark.parametrize("command, args, name", [("query", ["actors", "-f", "json"], "actors.csv"),
+                                                 ("export", ["--format", "turtle"], "kb.nq")])
+def test_a_format_that_disagrees_with_the_extension_is_refused(queried_project, tmp_path, command, args, name):
+    target = tmp_path / name
+    result = run("-C", str(queried_project), command, *args, "-o", str(target))
+    assert result.exit_code == 2
+    fmt, extension = args[-1], name.rsplit(".", 1)[1]
+    assert result.stderr.startswith(f"--format {fmt} disagrees with -o {target}: .{extension} is ")
+    assert len(result.stderr.splitlines()) == 1
+    assert not target.exists()
+
+
+def test_export_output_takes_its_format_from_the_extension(queried_project, tmp_path):
+    import pyoxigraph as ox
+    target = tmp_path / "kb.nq"
+    result = run("-C", str(queried_project), "export", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    quads = list(ox.parse(path=target, format=ox.RdfFormat.N_QUADS))
+    assert quads and all(q.graph_name != ox.DefaultGraph() for q in quads)
+
+
+def test_output_is_written_atomically_and_a_failed_write_leaves_nothing(queried_project, tmp_path, monkeypatch):
+    import kb.export
+    target = tmp_path / "out" / "actors.csv"
+
+    def refuse(new, old):
+        raise OSError(28, "No space left on device", str(old))
+    monkeypatch.setattr(kb.export, "replace_file", refuse)
+    result = run("-C", str(queried_project), "query", "actors", "-o", str(target))
+    assert result.exit_code == 5
+    assert result.stderr == f"{target}: No space left on device\n"
+    assert list(target.parent.iterdir()) == []

@@ -255,7 +255,7 @@ def query(project: Path, name: str | None, list_queries: bool, params: tuple[str
           timeout: int, store: str) -> None:
     """Run the saved query NAME (queries/NAME.rq) on the embedded store, or with --endpoint on a server."""
     from kb.export import format_for_output
-    from kb.queries import ResultFormat, catalogue, format_results, run_query
+    from kb.queries import ResultFormat, catalogue, did_you_mean, format_results, run_query
     queries = catalogue(project)
     if list_queries or name is None:
         if name is None and not list_queries:
@@ -265,7 +265,7 @@ def query(project: Path, name: str | None, list_queries: bool, params: tuple[str
             click.echo(f"{q.name:<14} {q.summary}" + (f"  [{args}]" if args else ""))
         return
     if name not in queries:
-        raise QueryError(f"unknown query {name!r}; saved queries: {', '.join(queries)}")
+        raise QueryError(f"unknown query {name!r}{did_you_mean(name, queries) or ';'} saved queries: {', '.join(queries)}")
     result_format = format_for_output(ResultFormat, output, fmt, ResultFormat.TABLE)
     parsed = _parse_params(params)
     if endpoint:

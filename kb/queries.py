@@ -9,6 +9,7 @@ VALUES block built from the term's N-Triples form: the user's text is never past
 from __future__ import annotations
 
 import csv
+import difflib
 import enum
 import io
 import json
@@ -16,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import pyoxigraph as ox
 
@@ -37,6 +38,11 @@ SELECT DISTINCT ?node ?label WHERE {
   FILTER(LCASE(STR(?name)) = LCASE(STR(?wanted)))
 }
 ORDER BY ?node
+"""
+NAMES = """
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT DISTINCT ?name WHERE { ?node a/rdfs:subClassOf* ?class ; rdfs:label|skos:altLabel ?name . }
 """
 # An RDF term as pyoxigraph gives it: what result rows hold, whether the embedded store or a server answered.
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
@@ -105,6 +111,21 @@ class ResultFormat(enum.Enum):
 def without_comments(text: str) -> str:
     """The text with whole-line comments blanked (offsets kept), so headers can't match code."""
     return "\n".join(" " * len(line) if line.lstrip().startswith("#") else line for line in text.split("\n"))
+
+
+def did_you_mean(wanted: str, names: Iterable[str]) -> str:
+    """"; did you mean 'x'?" for the names closest to a mistyped one (any case), or "" if none is close.
+
+    >>> did_you_mean("meeting", ["actors", "meetings", "meetings-of"])
+    "; did you mean 'meetings' or 'meetings-of'?"
+    >>> did_you_mean("zzz", ["actors"])
+    ''
+    """
+    by_fold: dict[str, str] = {}
+    for name in names:
+        by_fold.setdefault(name.casefold(), name)
+    close = [by_fold[f] for f in difflib.get_close_matches(wanted.casefold(), by_fold, n=3)]
+    return f"; did you mean {' or '.join(repr(name) for name in close)}?" if close else ""
 
 
 def read_query(path: Path, project: Path) -> SavedQuery:
@@ -214,7 +235,10 @@ def resolve_parameter(source: ox.Store | Select, parameter: Parameter, value: st
     found = _select(source)(bind(NAME_LOOKUP, bindings)).rows
     nodes = sorted({row[0] for row in found}, key=lambda node: node.value)
     if not nodes:
-        raise QueryError(f"{parameter.name}: nothing named {value!r} (give a label, an alias or an IRI)")
+        bindings.pop("wanted")
+        names = (row[0].value for row in _select(source)(bind(NAMES, bindings)).rows)
+        raise QueryError(f"{parameter.name}: nothing named {value!r}{did_you_mean(value, names)} "
+                         "(give a label, an alias or an IRI)")
     if len(nodes) > 1:
         named = ", ".join(node.value for node in nodes)
         raise QueryError(f"{parameter.name}: {value!r} names {len(nodes)} things ({named}); give an IRI")
@@ -228,7 +252,8 @@ def run_query(source: ox.Store | Select, query: SavedQuery, params: dict[str, st
     unknown = sorted(set(params) - set(declared))
     if unknown:
         names = ", ".join(declared) or "none"
-        raise QueryError(f"query {query.name}: unknown parameter(s) {', '.join(unknown)}; it takes {names}")
+        raise QueryError(f"query {query.name}: unknown parameter(s) {', '.join(unknown)}"
+                         f"{did_you_mean(unknown[0], declared) or ';'} it takes {names}")
     missing = sorted(set(declared) - set(params))
     if missing:
         raise QueryError(f"query {query.name}: give --param {missing[0]}=... ({declared[missing[0]].description})")

@@ -220,3 +220,33 @@ def test_output_is_written_atomically_and_a_failed_write_leaves_nothing(queried_
     assert result.exit_code == 5
     assert result.stderr == f"{target}: No space left on device\n"
     assert list(target.parent.iterdir()) == []
+
+
+def test_a_mistyped_query_name_gets_a_did_you_mean_and_the_list(queried_project):
+    result = run("-C", str(queried_project), "query", "meeting")
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("unknown query 'meeting'; did you mean 'meetings' or 'meetings-of'? saved queries: actors, ")
+    far = run("-C", str(queried_project), "query", "zzz").stderr
+    assert far.startswith("unknown query 'zzz'; saved queries: actors, ")
+
+
+def test_a_mistyped_parameter_name_gets_a_did_you_mean(queried_project):
+    result = run("-C", str(queried_project), "query", "meetings-of", "--param", "actr=Kim")
+    assert result.exit_code == 2
+    assert result.stderr == "query meetings-of: unknown parameter(s) actr; did you mean 'actor'? it takes actor\n"
+
+
+def test_a_mistyped_name_as_a_parameter_value_gets_the_closest_labels_and_aliases(queried_project):
+    from kb.pipeline import load_knowledge_base
+    from kb.queries import NAMES, bind, run_sparql
+    import pyoxigraph as ox
+    names = run_sparql(load_knowledge_base(queried_project).store,
+                       bind(NAMES, {"class": ox.NamedNode("https://w3id.org/tradekb/ontology#Actor")})).rows
+    name = sorted(row[0].value for row in names if len(row[0].value) > 6)[0]
+    typo = name[:-1] + ("x" if name[-1] != "x" else "y")
+    result = run("-C", str(queried_project), "query", "meetings-of", "--param", f"actor={typo.upper()}")
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"actor: nothing named {typo.upper()!r}; did you mean ")
+    assert repr(name) in line and line.endswith("? (give a label, an alias or an IRI)")

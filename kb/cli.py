@@ -234,28 +234,48 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
     return params
 
 
+QUESTION_OPTIONS = _options(
+    click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
+                 help="A parameter: an IRI, or a label or alias (any case)."),
+    click.option("--format", "-f", "fmt", type=click.Choice(["table", "csv", "tsv", "json", "md"]),
+                 help="Output format (default: from -o FILE's extension, else table)."),
+    click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+                 help="Write atomically to FILE, in the format its extension names (.csv .tsv .json .md)."),
+    click.option("--endpoint", metavar="URL", help="Run it on this server (see push) instead. " + ENDPOINT_HELP),
+    click.option("--page-size", type=click.IntRange(min=1), default=5000, show_default=True,
+                 help="Rows per request to the server: every answer is fetched a page at a time, below "
+                      "Virtuoso's 10,000-row cap, so that no server cuts it short."),
+    SERVER_OPTIONS,
+    STORE_OPTION)
+
+
+def _answer(project: Path, question, params: dict[str, str], fmt: str | None, output: Path | None,
+            endpoint: str | None, page_size: int, graph_base: str | None, auth: str, timeout: int,
+            store: str) -> None:
+    """Run `question` (a kb.queries.SavedQuery) with its parameters on the embedded store, or on the
+    server at `endpoint`, and print or write its answer: the one way saved and ad hoc queries go."""
+    from kb.export import format_for_output
+    from kb.queries import ResultFormat, format_results, run_query
+    result_format = format_for_output(ResultFormat, output, fmt, ResultFormat.TABLE)
+    if endpoint:
+        from kb.push import Layout, query as run_remote
+        table = run_remote(_connection(endpoint, auth, timeout), Layout.under(graph_base), question, params,
+                           page_size)
+    else:
+        from kb.pipeline import load_knowledge_base
+        kb = load_knowledge_base(project, _store(store, project), _say)
+        table = run_query(kb.store, question, params)
+    _emit(format_results(table, result_format).encode("utf-8"), output)
+
+
 @cli.command()
 @click.argument("name", required=False)
 @click.option("--list", "list_queries", is_flag=True, help="List the saved queries and their parameters.")
-@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
-              help="A parameter: an IRI, or a label or alias (any case).")
-@click.option("--format", "-f", "fmt", type=click.Choice(["table", "csv", "tsv", "json", "md"]),
-              help="Output format (default: from -o FILE's extension, else table).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write atomically to FILE, in the format its extension names (.csv .tsv .json .md).")
-@click.option("--endpoint", metavar="URL", help="Run it on this server (see push) instead. " + ENDPOINT_HELP)
-@click.option("--page-size", type=click.IntRange(min=1), default=5000, show_default=True,
-              help="Rows per request to the server: every answer is fetched a page at a time, below "
-                   "Virtuoso's 10,000-row cap, so that no server cuts it short.")
-@SERVER_OPTIONS
-@STORE_OPTION
+@QUESTION_OPTIONS
 @_in_project
-def query(project: Path, name: str | None, list_queries: bool, params: tuple[str, ...], fmt: str | None,
-          output: Path | None, endpoint: str | None, page_size: int, graph_base: str | None, auth: str,
-          timeout: int, store: str) -> None:
+def query(project: Path, name: str | None, list_queries: bool, params: tuple[str, ...], **answer) -> None:
     """Run the saved query NAME (queries/NAME.rq) on the embedded store, or with --endpoint on a server."""
-    from kb.export import format_for_output
-    from kb.queries import ResultFormat, catalogue, did_you_mean, format_results, run_query
+    from kb.queries import catalogue, did_you_mean
     queries = catalogue(project)
     if list_queries or name is None:
         if name is None and not list_queries:
@@ -266,18 +286,26 @@ def query(project: Path, name: str | None, list_queries: bool, params: tuple[str
         return
     if name not in queries:
         raise QueryError(f"unknown query {name!r}{did_you_mean(name, queries) or ';'} saved queries: {', '.join(queries)}")
-    result_format = format_for_output(ResultFormat, output, fmt, ResultFormat.TABLE)
+    _answer(project, queries[name], _parse_params(params), **answer)
+
+
+@cli.command()
+@click.argument("text", metavar="QUERY", required=False)
+@click.option("--file", "query_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read the query from FILE (anywhere: you name it) instead.")
+@QUESTION_OPTIONS
+@_in_project
+def sparql(project: Path, text: str | None, query_file: Path | None, params: tuple[str, ...], **answer) -> None:
+    """Ask an ad hoc SELECT query, with the parameters, formats and --endpoint of `query`; read-only.
+
+    A question no saved query answers, without starting a server: a --param NAME=VALUE binds ?NAME
+    to the node a label, alias or IRI names, as for saved queries. An update is refused."""
+    from kb.queries import ad_hoc_query, read_ad_hoc_query
+    if (text is None) == (query_file is None):
+        raise QueryError("give the query as QUERY or with --file FILE" + (", not both" if text is not None else ""))
     parsed = _parse_params(params)
-    if endpoint:
-        from kb.push import Layout, query as run_remote
-        table = run_remote(_connection(endpoint, auth, timeout), Layout.under(graph_base), queries[name], parsed,
-                           page_size)
-    else:
-        from kb.pipeline import load_knowledge_base
-        kb = load_knowledge_base(project, _store(store, project), _say)
-        table = run_query(kb.store, queries[name], parsed)
-    text = format_results(table, result_format)
-    _emit(text.encode("utf-8"), output)
+    question = ad_hoc_query(text, parsed) if query_file is None else read_ad_hoc_query(query_file, parsed)
+    _answer(project, question, parsed, **answer)
 
 
 @cli.command()

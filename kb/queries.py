@@ -13,6 +13,7 @@ import difflib
 import enum
 import io
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from functools import partial
@@ -29,6 +30,7 @@ from kb.yamlfile import YAMLError, load_yaml
 QUERIES_DIR = Path("queries")
 HEADER = re.compile(r"^#\+ ?(.*)$")
 WHERE_OPEN = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
+UNDECLARED_PREFIX = re.compile(r"expected one of Prefix not found.*", re.DOTALL)  # as Oxigraph 0.5 says it
 VARIABLE = re.compile(r"[?$]([A-Za-z_][A-Za-z0-9_]*)")
 NAME_LOOKUP = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
@@ -161,6 +163,57 @@ def read_query(path: Path, project: Path) -> SavedQuery:
                       params, text, [str(c) for c in header.get("lists") or []])
 
 
+def ad_hoc_query(text: str, params: Iterable[str], path: Path | None = None) -> SavedQuery:
+    """A question asked on the command line (`tradekb sparql`), or in the file `path`, as a query
+    taking the parameters named, so that it runs by the saved queries' own paths, here or on a
+    server. Asking is read-only: an update is refused, and so is anything but a SELECT (the answer
+    is a table). Both are told by rdflib's SPARQL parser, not by keywords, which a comment, a
+    string or an IRI can hold.
+
+    >>> ad_hoc_query("SELECT ?a WHERE { ?a ?b ?c }", ["a"]).parameters[0].name
+    'a'
+    >>> ad_hoc_query("CLEAR ALL", [])
+    Traceback (most recent call last):
+    kb.errors.QueryError: the query is an update (Clear); tradekb sparql only asks, and never changes the knowledge base
+    """
+    from pyparsing import ParseException
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+    try:
+        kind = parseQuery(text)[1].name
+    except ParseException as error:
+        try:
+            operations = parseUpdate(text).get("request") or []
+        except ParseException:
+            operations = []
+        if operations:
+            raise QueryError(f"the query is an update ({', '.join(op.name for op in operations)}); tradekb sparql only "
+                             "asks, and never changes the knowledge base") from None
+        message = "SPARQL syntax error: " + str(error).split("  (at char")[0]
+        if path is None:
+            message = f"{message} (line {error.lineno}, column {error.col})"
+        raise QueryError([Problem(Location(path or Path(""), error.lineno, error.col), message)]) from None
+    if kind != "SelectQuery":
+        raise QueryError(f"the query is {kind.removesuffix('Query').upper()}; tradekb sparql answers SELECT queries, "
+                         "as a table")
+    variables = set(VARIABLE.findall(without_comments(text)))
+    for name in params:
+        if name not in variables:
+            raise QueryError(f"--param {name}: the query has no variable ?{name}{did_you_mean(name, variables) or ''}")
+    name = path.stem if path else "sparql"
+    return SavedQuery(name, path or Path(""), "", "", [Parameter(n, "", "") for n in params], text)
+
+
+def read_ad_hoc_query(path: Path, params: Iterable[str]) -> SavedQuery:
+    """The question in the file `path`, which may be anywhere (the user names it), read as the
+    project's own queries are: a regular file, at most 1 MiB, UTF-8."""
+    real = Path(os.path.realpath(path))
+    try:
+        text = as_lf(read_text(real.parent, real, QUERY_LIMIT))
+    except InputFileError as e:
+        raise QueryError([Problem(Location(path), e.problems[0].message)]) from None
+    return ad_hoc_query(text, params, path)
+
+
 def catalogue(project: Path) -> dict[str, SavedQuery]:
     """Every saved query of the project (queries/*.rq), by name."""
     folder = Path(project) / QUERIES_DIR
@@ -205,8 +258,9 @@ def run_sparql(store: ox.Store, text: str) -> ResultTable:
     """Run a SELECT query on the store, over the union of its named graphs."""
     try:
         solutions = store.query(text, use_default_graph_as_union=True)
-    except SyntaxError as e:
-        raise QueryError(f"SPARQL syntax error: {e}") from None
+    except SyntaxError as e:  # one line: Oxigraph's may list every character it would have taken
+        detail = UNDECLARED_PREFIX.sub("a prefix that no PREFIX line declares", str(e)).splitlines()[0]
+        raise QueryError(f"SPARQL syntax error: {detail}") from None
     return ResultTable([v.value for v in solutions.variables], [tuple(solution) for solution in solutions])
 
 

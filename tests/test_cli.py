@@ -250,3 +250,75 @@ def test_a_mistyped_name_as_a_parameter_value_gets_the_closest_labels_and_aliase
     [line] = result.stderr.splitlines()
     assert line.startswith(f"actor: nothing named {typo.upper()!r}; did you mean ")
     assert repr(name) in line and line.endswith("? (give a label, an alias or an IRI)")
+
+
+LABELS = ("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+          "SELECT ?actor ?label WHERE { ?actor a <https://w3id.org/tradekb/ontology#Person> ; rdfs:label ?label }\n"
+          "ORDER BY ?label")
+
+
+def test_sparql_answers_an_ad_hoc_select_with_a_parameter_bound_by_name(queried_project, tmp_path):
+    everyone = run("-C", str(queried_project), "sparql", LABELS, "-f", "csv")
+    assert everyone.exit_code == 0, everyone.output
+    rows = everyone.stdout.splitlines()
+    assert rows[0] == "actor,label" and len(rows) > 2
+    actor, label = rows[1].split(",", 1)
+    one = run("-C", str(queried_project), "sparql", LABELS, "-p", f"actor={label.upper()}", "-o", str(tmp_path / "a.csv"))
+    assert one.exit_code == 0, one.output
+    assert (tmp_path / "a.csv").read_text(encoding="utf-8") == f"actor,label\n{actor},{label}\n"
+
+
+def test_sparql_reads_a_file_the_user_names_outside_the_project(queried_project, tmp_path):
+    question = tmp_path / "elsewhere" / "people.rq"
+    question.parent.mkdir()
+    question.write_text(LABELS, encoding="utf-8")
+    by_file = run("-C", str(queried_project), "sparql", "--file", str(question), "-f", "md")
+    assert by_file.exit_code == 0, by_file.output
+    assert by_file.stdout == run("-C", str(queried_project), "sparql", LABELS, "-f", "md").stdout
+
+
+@pytest.mark.parametrize("update, operation", [
+    ("INSERT DATA { <urn:a> <urn:b> <urn:c> }", "InsertData"), ("DELETE WHERE { ?s ?p ?o }", "DeleteWhere"),
+    ("LOAD <http://127.0.0.1:9/x.ttl>", "Load"), ("CLEAR ALL", "Clear"), ("DROP GRAPH <urn:g>", "Drop"),
+    ("PREFIX x: <urn:x#>\nWITH <urn:g> DELETE { ?s x:p ?o } INSERT { ?s x:q ?o } WHERE { ?s x:p ?o }", "Modify")])
+def test_sparql_refuses_an_update_in_one_line(queried_project, update, operation):
+    result = run("-C", str(queried_project), "sparql", update)
+    assert result.exit_code == 2
+    assert result.stderr == (f"the query is an update ({operation}); tradekb sparql only asks, and never changes "
+                             "the knowledge base\n")
+
+
+def test_sparql_tells_an_update_by_parsing_not_by_keywords(queried_project):
+    select = LABELS.replace("rdfs:label ?label }", 'rdfs:label ?label FILTER(?label != "CLEAR ALL") }  # DELETE WHERE')
+    result = run("-C", str(queried_project), "sparql", select, "-f", "csv")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == run("-C", str(queried_project), "sparql", LABELS, "-f", "csv").stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["SELECT ?x WHERE {\n  ?x ?y ?z .\n  FILTER( }"], "SPARQL syntax error: Expected SelectQuery, found 'FILTER' (line 3, column 3)"),
+    (["SELECT ?l WHERE { ?a rdfs:label ?l }"], "SPARQL syntax error: error at 1:32: a prefix that no PREFIX line declares"),
+    (["ASK { ?s ?p ?o }"], "the query is ASK; tradekb sparql answers SELECT queries, as a table"),
+    ([LABELS, "-p", "actr=Kim"], "--param actr: the query has no variable ?actr; did you mean 'actor'?"),
+    ([], "give the query as QUERY or with --file FILE"),
+    ([LABELS, "--file", "q.rq"], "give the query as QUERY or with --file FILE, not both"),
+    (["--file", "/nonexistent/q.rq"], "/nonexistent/q.rq: cannot read: No such file or directory")])
+def test_sparql_mistakes_are_one_line(queried_project, args, message):
+    result = run("-C", str(queried_project), "sparql", *args)
+    assert result.exit_code == 2
+    assert result.stderr == message + "\n"
+
+
+def test_sparql_syntax_error_in_a_file_names_its_line_and_column(queried_project, tmp_path):
+    question = tmp_path / "broken.rq"
+    question.write_text("SELECT ?x WHERE {\n  ?x ?y ?z .\n  FILTER( }\n", encoding="utf-8")
+    result = run("-C", str(queried_project), "sparql", "--file", str(question))
+    assert result.exit_code == 2
+    assert result.stderr == f"{question}:3:3: SPARQL syntax error: Expected SelectQuery, found 'FILTER'\n"
+
+
+def test_sparql_from_the_real_entry_point(queried_project):
+    result = subprocess.run([sys.executable, "-m", "kb.cli", "-C", str(queried_project), "sparql", "CLEAR ALL"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.startswith("the query is an update (Clear)") and result.stdout == ""

@@ -48,6 +48,20 @@ def test_the_output_is_the_local_output(pushed, fmt, monkeypatch):
     assert remote.stdout == run(*args).stdout
 
 
+@pytest.mark.parametrize("question", [
+    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+    "SELECT ?actor ?label WHERE { ?actor rdfs:label ?label } ORDER BY ?label ?actor",
+    "SELECT ?actor WHERE { ?actor <http://www.w3.org/2004/02/skos/core#altLabel> ?alias } ORDER BY ?actor"])
+def test_an_ad_hoc_question_gets_the_local_answer(pushed, question, monkeypatch):
+    server, layout = pushed
+    as_user(server, monkeypatch)
+    args = ["-C", str(REPO), "sparql", question, "-p", "actor=kim hyun-chong", "-f", "csv"]
+    remote = run(*args, "--endpoint", server.query_url, "--graph-base", layout.base)
+    assert remote.exit_code == 0, remote.output
+    assert remote.stdout == run(*args).stdout
+    assert len(remote.stdout.splitlines()) > 1
+
+
 def test_a_result_larger_than_a_page_comes_whole_and_in_order(pushed, seed_kb):
     server, layout = pushed
     local = run_query(seed_kb.store, QUERIES["reports"], {})

@@ -206,7 +206,7 @@ def format_for_output(formats: type[F], output: Path | None, named: str | None, 
     if output is None:
         return chosen or default
     extension = output.suffix.lower().removeprefix(".")
-    by_extension = next((fmt for fmt in formats if fmt.extension and fmt.extension == extension), None)
+    by_extension = next((fmt for fmt in formats if fmt.extension == extension), None)
     known = ", ".join(f".{fmt.extension}" for fmt in formats if fmt.extension)
     if by_extension is None:
         if chosen is None:

@@ -196,9 +196,10 @@ def ad_hoc_query(text: str, params: Iterable[str], path: Path | None = None) -> 
         raise QueryError(f"the query is {kind.removesuffix('Query').upper()}; tradekb sparql answers SELECT queries, "
                          "as a table")
     variables = set(VARIABLE.findall(without_comments(text)))
+    params = list(params)
     for name in params:
         if name not in variables:
-            raise QueryError(f"--param {name}: the query has no variable ?{name}{did_you_mean(name, variables) or ''}")
+            raise QueryError(f"--param {name}: the query has no variable ?{name}{did_you_mean(name, variables)}")
     name = path.stem if path else "sparql"
     return SavedQuery(name, path or Path(""), "", "", [Parameter(n, "", "") for n in params], text)
 

@@ -57,3 +57,16 @@ def exclusive_or_none(path: Path) -> Iterator[bool]:
         yield held
     finally:
         os.close(fd)
+
+
+@contextmanager
+def locked_directory(directory: Path, wait: bool = True) -> Iterator[None]:
+    """An exclusive flock on `directory` itself, which leaves no lock file behind; BlockingIOError
+    at once if another process holds it and not `wait`. For a directory that is the thing guarded:
+    a served store, a data directory about to be removed, the turn to pick a port."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        yield
+    finally:
+        os.close(fd)

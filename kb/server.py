@@ -23,7 +23,6 @@ test suite's servers (tests/servers.py).
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import shutil
@@ -44,6 +43,7 @@ import pyoxigraph as ox
 
 from kb.errors import DependencyError, TradeKBError
 from kb.graph import KnowledgeBase
+from kb.locks import locked_directory
 from kb.pipeline import validated_knowledge_base
 from kb.processes import die_with_parent, scratch_directory
 from kb.storage import MEMORY, StoreChoice
@@ -161,7 +161,7 @@ def kept_store(location: Path) -> Iterator[Path]:
     held = ExitStack()
     try:
         location.mkdir(parents=True, exist_ok=True)
-        held.enter_context(_locked(location, wait=False))
+        held.enter_context(locked_directory(location, wait=False))
     except BlockingIOError:
         raise ServeError(f"{location} is being served by another tradekb serve") from None
     except OSError as e:
@@ -278,7 +278,7 @@ def start_behind_front(store: Path, log: Path, writable: bool) -> tuple[subproce
     there, for its own. Another program may still bind the port between our look and Oxigraph's
     bind: then the next one.
     """
-    with _locked(Path(tempfile.gettempdir())):
+    with locked_directory(Path(tempfile.gettempdir())):
         for port in blocked_ports():
             try:
                 return start_oxigraph(store, port, log, union_default_graph=True, read_only=not writable), port
@@ -286,18 +286,6 @@ def start_behind_front(store: Path, log: Path, writable: bool) -> tuple[subproce
                 if port_is_free(port):  # it failed for another reason than the port
                     raise
     raise no_blocked_port()
-
-
-@contextmanager
-def _locked(directory: Path, wait: bool = True) -> Iterator[None]:
-    """An flock on `directory` itself (no lock file left behind), released on the way out or at
-    our death; BlockingIOError at once if another process holds it and not `wait`."""
-    handle = os.open(directory, os.O_RDONLY)
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        yield
-    finally:
-        os.close(handle)
 
 
 def serve(project: Path, port: int, location: Path | None = None, engine: Engine = Engine.AUTO,

@@ -34,7 +34,7 @@ import kb
 from kb import progress
 from kb.errors import Location, TradeKBError, io_error
 from kb.inputfiles import ProjectFiles
-from kb.locks import exclusive, exclusive_or_none
+from kb.locks import exclusive, exclusive_or_none, locked_directory
 from kb.outputs import BUILD, WORK, default_store
 
 MANIFEST = "manifest.json"
@@ -265,16 +265,12 @@ def _remove_unread(location: Path, keep: str | None) -> None:
         if not path.name.startswith("data-") or path.name == keep:
             continue
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            shutil.rmtree(path, ignore_errors=True)
+            with locked_directory(path, wait=False):
+                shutil.rmtree(path, ignore_errors=True)
         except BlockingIOError:
             pass  # being read
-        finally:
-            os.close(fd)
+        except OSError:
+            continue  # gone meanwhile, or not a directory
 
 
 def _remove_data(location: Path, name: str) -> None:

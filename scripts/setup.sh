@@ -6,6 +6,9 @@
 # and parse the exports with its riot) and Virtuoso (virtuoso-opensource; the tests start it on
 # loopback ports, the packaged service is not used), with strace (the crash tests kill a build at a
 # chosen system call). --with-jena installs Jena alone, and a JDK where javac is missing.
+# --with-browser installs Debian's chromium and fonts-noto-cjk (the Korean headline) for the
+# browser tests (tests/test_site_browser.py drives /usr/bin/chromium with Playwright, whose own
+# browser download is not used). Options combine: setup.sh --with-servers --with-browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
@@ -26,14 +29,21 @@ if ! command -v java >/dev/null 2>&1; then
        "(e.g. apt-get install default-jre-headless)" >&2
 fi
 missing=()  # Debian packages the tests want and this machine lacks
-case "${1:-}" in
-  --with-servers|--with-jena)
-    [ -f /usr/share/java/jena-shacl.jar ] || missing+=(libapache-jena-java)
-    command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless) ;;&  # compiles the Jena SHACL driver
-  --with-servers)
-    command -v virtuoso-t >/dev/null 2>&1 || missing+=(virtuoso-opensource)
-    command -v strace >/dev/null 2>&1 || missing+=(strace) ;;  # tests/test_faults.py kills at a chosen system call
-esac
+for option in "$@"; do
+  case "$option" in
+    --with-servers|--with-jena)
+      [ -f /usr/share/java/jena-shacl.jar ] || missing+=(libapache-jena-java)
+      command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless) ;;&  # compiles the Jena SHACL driver
+    --with-servers)
+      command -v virtuoso-t >/dev/null 2>&1 || missing+=(virtuoso-opensource)
+      command -v strace >/dev/null 2>&1 || missing+=(strace) ;;  # tests/test_faults.py kills at a chosen system call
+    --with-jena) ;;
+    --with-browser)
+      [ -x /usr/bin/chromium ] || missing+=(chromium)
+      [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || missing+=(fonts-noto-cjk) ;;
+    *) echo "setup.sh: unknown option $option (--with-servers, --with-jena, --with-browser)" >&2; exit 2 ;;
+  esac
+done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${missing[*]}..." >&2

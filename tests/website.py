@@ -1,0 +1,76 @@
+"""The website two ways, for tests/test_site_browser.py and tests/test_site_links.py: the static
+site `tradekb site -o DIR` writes, and the site `tradekb serve` serves, each made by a real
+process of its own from the repository's five articles.
+
+Import the fixtures into a test module (`from website import served_site, static_site`); pytest
+finds them there. Both are built once per session.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from servers import interrupt, read_endpoints, start_serving
+
+REPO = Path(__file__).resolve().parent.parent
+SITE_TIMEOUT = 300.0  # seconds for `tradekb site`: the build and validation come first, on a shared machine
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where a reader opens the website: `home` is the URL of its first page; `url(path)` makes
+    the URL of a page from its path relative to the site's root (`id/meeting/x.html`)."""
+
+    name: str  # "served" or "static"
+    root: str  # ends with "/"
+    directory: Path | None  # the static site's files; None when served
+
+    @property
+    def home(self) -> str:
+        return self.url("index.html")
+
+    def url(self, path: str) -> str:
+        return urllib.parse.urljoin(self.root, path)
+
+
+def run_tradekb(*args: str, timeout: float = SITE_TIMEOUT) -> subprocess.CompletedProcess:
+    """`tradekb ARGS` on the repository as a process of its own; a failure fails the test with its
+    output."""
+    done = subprocess.run([sys.executable, "-m", "kb.cli", "-C", str(REPO), *args], capture_output=True,
+                          text=True, timeout=timeout)
+    if done.returncode != 0:
+        pytest.fail(f"tradekb {' '.join(args)} exited {done.returncode}: {done.stderr}{done.stdout}", pytrace=False)
+    return done
+
+
+@pytest.fixture(scope="session")
+def static_directory(tmp_path_factory) -> Path:
+    """The static site of the five articles, as `tradekb site -o DIR` writes it."""
+    directory = tmp_path_factory.mktemp("static") / "site"
+    run_tradekb("site", "-o", str(directory))
+    return directory
+
+
+@pytest.fixture(scope="session")
+def static_site(static_directory) -> Site:
+    """The static site opened from its files (file://), as from a file share."""
+    return Site("static", static_directory.as_uri() + "/", static_directory)
+
+
+@pytest.fixture(scope="session")
+def served_site(tmp_path_factory):
+    """`tradekb serve` of the five articles on a free loopback port, until the session ends."""
+    process = start_serving(REPO, "--port", "0", tmp=tmp_path_factory.mktemp("serve"))
+    try:
+        query_url = read_endpoints(process).query
+        yield Site("served", urllib.parse.urljoin(query_url, "/"), None)
+    finally:
+        if process.poll() is None:
+            interrupt(process, signal.SIGINT)

@@ -16,10 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from rdflib import RDF, RDFS, Dataset, Graph, URIRef
+from rdflib.namespace import ORG
 
+from kb.graph import KBID, TKB
 from servers import interrupt, read_endpoints, start_serving
 
 REPO = Path(__file__).resolve().parent.parent
+ID = str(KBID)
+# The kinds of thing that have a page of their own, by the class their members belong to.
+THING_KINDS = {"person": TKB.Person, "organization": TKB.Organization, "meeting": TKB.Meeting,
+               "measure": TKB.TradeMeasure, "statement": TKB.Statement, "post": ORG.Membership,
+               "place": TKB.Place, "product": TKB.Product, "topic": TKB.Topic, "article": TKB.Article}
 SITE_TIMEOUT = 300.0  # seconds for `tradekb site`: the build and validation come first, on a shared machine
 
 
@@ -48,6 +56,32 @@ def run_tradekb(*args: str, timeout: float = SITE_TIMEOUT) -> subprocess.Complet
     if done.returncode != 0:
         pytest.fail(f"tradekb {' '.join(args)} exited {done.returncode}: {done.stderr}{done.stdout}", pytrace=False)
     return done
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory) -> Graph:
+    """Every triple of the knowledge base, read back from the N-Quads file `tradekb export` writes:
+    what the site shows is checked against this, not against the site's own code."""
+    path = tmp_path_factory.mktemp("export") / "tradekb.nq"
+    run_tradekb("export", "-o", str(path))
+    dataset = Dataset()
+    dataset.parse(path, format="nquads")
+    union = Graph()
+    for subject, predicate, object_, _ in dataset.quads((None, None, None, None)):
+        union.add((subject, predicate, object_))
+    return union
+
+
+def members(graph: Graph, cls: URIRef) -> list[URIRef]:
+    """The minted IRIs of `cls` and its subclasses, in IRI order."""
+    classes = set(graph.transitive_subjects(RDFS.subClassOf, cls))
+    return sorted({s for c in classes for s in graph.subjects(RDF.type, c)
+                   if isinstance(s, URIRef) and s.startswith(ID)})
+
+
+def page_path(iri: str) -> str:
+    """A thing's page in the site (the path of its minted IRI, as HTML: kb/site/pages.py's rule)."""
+    return "id/" + iri[len(ID):] + ".html"
 
 
 @pytest.fixture(scope="session")

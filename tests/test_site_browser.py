@@ -1,0 +1,185 @@
+"""The website in a real browser: Debian's chromium driven by Playwright, against the site
+`tradekb serve` serves and the static site `tradekb site -o DIR` writes (opened from its files,
+as from a file share). Every test runs on both.
+
+What is expected is derived from the knowledge base as `tradekb export` writes it (the quotes, the
+things of each kind, the names) and from the article files, never from the site's own code.
+
+Screenshots of the main pages (docs/screenshots/*.png, shown in the README) are taken from the
+served site when TRADEKB_SCREENSHOTS=1, so that an ordinary run leaves the tree as it was:
+
+    TRADEKB_SCREENSHOTS=1 .venv/bin/python -m pytest tests/test_site_browser.py -k screenshot
+
+Chromium comes from `bash scripts/setup.sh --with-browser` (which CI runs): without it these
+tests are skipped, except under CI, where they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, URIRef
+
+from kb.graph import OA, TKB
+from servers import missing
+from website import (ID, REPO, THING_KINDS, Site, exported, members, page_path, served_site,  # noqa: F401
+                     static_directory, static_site)
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+SCREENSHOTS = REPO / "docs" / "screenshots"
+VIEWPORT = {"width": 1280, "height": 900}
+BLOCKING = ("serious", "critical")  # axe-core's impacts that fail a page
+# The pages there is one of, by their path in the site (kb/site/templates/base.html's menu).
+SINGLE_PAGES = {"home": "index.html", "timeline": "timeline.html", "network": "network.html",
+                "disagreements": "disagreements.html", "sources": "sources.html", "queries": "queries/index.html",
+                "saved query": "queries/meetings-of.html", "sparql": "sparql.html", "ontology": "ontology.html",
+                "search": "search.html"}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Chromium, headless; as root without its sandbox (which needs an unprivileged user)."""
+    if not CHROMIUM.exists():
+        missing("chromium is not installed: bash scripts/setup.sh --with-browser (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("playwright is not installed: bash scripts/setup.sh (it is in the test extra)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                              args=["--no-sandbox"] if os.geteuid() == 0 else [])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(params=["served", "static"])
+def site(request) -> Site:
+    return request.getfixturevalue(f"{request.param}_site")
+
+
+class Tab:
+    """A page in a fresh browser context, with what went wrong while it was open: console
+    errors, uncaught exceptions and requests that failed."""
+
+    def __init__(self, browser, **options) -> None:
+        self.context = browser.new_context(viewport=VIEWPORT, **options)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
+        self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url} ({r.failure})"))
+
+    def open(self, url: str):
+        answer = self.page.goto(url, wait_until="load")
+        assert answer is None or answer.ok, f"{url}: {answer.status}"  # file:// gives no answer
+        return self.page
+
+
+@pytest.fixture
+def tab(browser):
+    opened = Tab(browser)
+    yield opened
+    opened.context.close()
+
+
+def thing_pages(exported: Graph) -> dict[str, str]:
+    """A page of each kind of thing: the first thing of the kind, in IRI order."""
+    return {kind: page_path(members(exported, cls)[0]) for kind, cls in THING_KINDS.items()}
+
+
+def every_page_type(exported: Graph) -> dict[str, str]:
+    return SINGLE_PAGES | thing_pages(exported)
+
+
+def page_types() -> list[str]:
+    return list(SINGLE_PAGES) + list(THING_KINDS)
+
+
+# --- evidence in context -------------------------------------------------------------------------
+
+def spans_of(exported: Graph, fact: URIRef) -> list[tuple[URIRef, str, int, int]]:
+    """(article, exact quote, start, end) of every evidence span of every report of `fact`."""
+    found = []
+    for report in exported.subjects(TKB.reportOf, fact):
+        for span in exported.objects(report, OA.hasTarget):
+            selected = {p: o for selector in exported.objects(span, OA.hasSelector)
+                        for p, o in exported.predicate_objects(selector)}
+            found.append((exported.value(span, OA.hasSource), str(selected[OA.exact]), int(selected[OA.start]),
+                          int(selected[OA.end])))
+    return found
+
+
+def article_text(article: URIRef) -> str:
+    """The article's words as the loader reads them: its seeds/ file, in code points."""
+    return (REPO / "seeds" / f"{article[len(ID + 'article/'):]}.txt").read_text(encoding="utf-8")
+
+
+HIGHLIGHTED = """anchor => Array.from(document.querySelectorAll("mark"))
+    .filter(m => (m.dataset.spans || "").split(" ").includes(anchor)).map(m => m.textContent).join("")"""
+
+
+def test_from_a_meeting_to_its_article_the_highlighted_words_are_the_quote_byte_for_byte(tab, site, exported):
+    meeting = next(m for m in members(exported, THING_KINDS["meeting"]) if spans_of(exported, m))
+    spans = spans_of(exported, meeting)
+    page = tab.open(site.url(page_path(meeting)))
+    quotes = page.locator("blockquote.quote a")
+    assert quotes.count() == len(spans), "one quote link per evidence span of the meeting's reports"
+    for n in range(len(spans)):
+        page = tab.open(site.url(page_path(meeting)))
+        link = page.locator("blockquote.quote a").nth(n)
+        link.click()
+        page.wait_for_load_state("load")
+        anchor = page.evaluate("decodeURIComponent(location.hash.slice(1))")
+        highlighted = page.evaluate(HIGHLIGHTED, anchor)
+        article = URIRef(ID + "article/" + page.url.split("/id/article/")[1].split(".html")[0])
+        recorded = [(exact, start, end) for a, exact, start, end in spans if a == article]
+        assert highlighted.encode("utf-8") in [exact.encode("utf-8") for exact, _, _ in recorded], \
+            f"{page.url}: {highlighted!r} is no quote of {meeting} in {article}"
+        exact, start, end = next(r for r in recorded if r[0] == highlighted)
+        assert article_text(article)[start:end].encode("utf-8") == highlighted.encode("utf-8")
+        assert page.evaluate("document.querySelector(':target') !== null"), f"{page.url}: the link's #id is no element"
+    assert not tab.errors, tab.errors
+
+
+def test_choosing_a_fact_on_its_article_page_highlights_exactly_its_quotes(tab, site, exported):
+    article = members(exported, THING_KINDS["article"])[0]
+    page = tab.open(site.url(page_path(article)))
+    fact = page.locator(".facts li[data-spans]").first
+    fact_iri = fact.locator("a").first.get_attribute("href")
+    fact.locator(".show-spans").click()
+    chosen = page.evaluate("Array.from(document.querySelectorAll('mark.chosen')).map(m => m.textContent).join('')")
+    slug = fact_iri.rsplit("/", 1)[1].removesuffix(".html")
+    text = article_text(article)
+    covered = sorted({i for a, _, start, end in spans_of(exported, URIRef(ID + slug)) if a == article
+                      for i in range(start, end)})
+    assert covered, f"{slug} has no quote in {article}"
+    assert chosen == "".join(text[i] for i in covered), "the highlighted words are those of the fact's quotes"
+    assert not tab.errors, tab.errors
+
+
+# --- every page type ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", page_types())
+def test_every_page_type_opens_without_a_console_error(tab, site, exported, kind):
+    page = tab.open(site.url(every_page_type(exported)[kind]))
+    page.wait_for_load_state("networkidle")
+    assert page.locator("main h1").count() == 1, "a page has one main heading"
+    assert not tab.errors, "\n".join(tab.errors)
+
+
+@pytest.mark.parametrize("kind", page_types())
+def test_every_page_type_has_no_serious_or_critical_accessibility_violation(browser, site, exported, kind):
+    checked = Tab(browser, bypass_csp=True)  # axe is injected as a script of the page's own
+    try:
+        page = checked.open(site.url(every_page_type(exported)[kind]))
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    finally:
+        checked.context.close()
+    blocking = [f"{v['impact']}: {v['id']}: {v['help']} ({len(v['nodes'])}×, e.g. {v['nodes'][0]['html'][:120]})"
+                for v in result["violations"] if v["impact"] in BLOCKING]
+    assert not blocking, "\n".join(blocking)

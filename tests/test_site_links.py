@@ -12,6 +12,7 @@ export` writes (not by the site's code), so that a site that gives too little or
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.parse
 from collections import deque
@@ -20,8 +21,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import requests
+from rdflib import Graph, URIRef
+from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
-from website import served_site, static_directory, static_site  # noqa: F401 (fixtures)
+from kb.graph import TKB
+from website import ID, THING_KINDS, exported, members, page_path, served_site, static_directory  # noqa: F401
 
 # Where an element names another resource, and whether a browser loads it with the page (a load
 # from outside the site would break it offline) or only goes there when the reader follows it.
@@ -151,3 +156,104 @@ def test_every_page_is_reachable_from_the_home_page(static_directory, pages):
                 waiting.append(target)
     orphans = sorted(str(p.relative_to(root)) for p in pages if p not in reached)
     assert not orphans, f"{len(orphans)} pages no link leads to from index.html, e.g. {orphans[:10]}"
+
+
+# --- Linked Data ------------------------------------------------------------------------------------
+
+RDF_FORMATS = {"ttl": ("text/turtle", "turtle"), "jsonld": ("application/ld+json", "json-ld"),
+               "nt": ("application/n-triples", "nt")}
+
+
+def sample_things(exported: Graph) -> list[str]:
+    """The first and the last thing of each kind, in IRI order."""
+    return sorted({str(m) for cls in THING_KINDS.values() for m in (members(exported, cls)[0], members(exported, cls)[-1])})
+
+
+def part_of_export(exported: Graph, iri: str) -> Graph:
+    """A thing's part of the export, as kb/site/model.py defines it (thing_quads), cut out here
+    by other means: the triples about the thing, about each of its reports and about the nodes
+    minted below a report (spans, selectors, resolved dates) or below an article (its date
+    evidence)."""
+    reports = {str(r) for r in exported.subjects(TKB.reportOf, URIRef(iri))}
+    below = tuple(r + "/" for r in reports) + ((iri + "/",) if iri.startswith(ID + "article/") else ())
+    part = Graph()
+    for triple in exported:
+        subject = str(triple[0])
+        if subject == iri or subject in reports or subject.startswith(below):
+            part.add(triple)
+    return part
+
+
+def same_graph(got: Graph, expected: Graph, what: str) -> None:
+    if not isomorphic(got, expected):
+        _, missing, extra = graph_diff(to_isomorphic(got), to_isomorphic(expected))
+        pytest.fail(f"{what}: {len(extra)} triples missing (e.g. {sorted(extra)[:2]}), "
+                    f"{len(missing)} too many (e.g. {sorted(missing)[:2]})", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def http():
+    session = requests.Session()
+    session.trust_env = False  # loopback only: no proxy from the environment
+    yield session
+    session.close()
+
+
+def alternates(answer: requests.Response) -> set[tuple[str, str]]:
+    """The (URL, media type) pairs of the answer's `Link: <…>; rel="alternate"; type=…` headers."""
+    links = requests.utils.parse_header_links(answer.headers.get("Link", ""))
+    return {(link["url"], link.get("type", "")) for link in links if link.get("rel") == "alternate"}
+
+
+@pytest.mark.parametrize("suffix", sorted(RDF_FORMATS))
+def test_each_things_rdf_by_accept_and_by_suffix_is_its_part_of_the_export(served_site, exported, http, suffix):
+    media_type, rdflib_format = RDF_FORMATS[suffix]
+    for iri in sample_things(exported):
+        expected = part_of_export(exported, iri)
+        assert len(expected) > 0, iri
+        path = "/" + page_path(iri).removesuffix(".html")
+        for url, accept in ((served_site.url(path), media_type), (served_site.url(f"{path}.{suffix}"), "*/*")):
+            answer = http.get(url, headers={"Accept": accept}, timeout=60)
+            assert answer.status_code == 200, f"{url} ({accept}): {answer.status_code} {answer.text[:200]}"
+            assert answer.headers["Content-Type"].split(";")[0] == media_type, url
+            same_graph(Graph().parse(data=answer.content, format=rdflib_format), expected, f"{url} ({accept})")
+            offered = alternates(answer)
+            assert {(f"{path}.{s}", t) for s, (t, _) in RDF_FORMATS.items()} | {(f"{path}.html", "text/html")} \
+                <= offered, f"{url}: Link alternates {offered}"
+
+
+def test_a_browser_asking_for_a_things_iri_gets_its_page_naming_the_other_formats(served_site, exported, http):
+    iri = members(exported, THING_KINDS["meeting"])[0]
+    path = "/" + page_path(iri).removesuffix(".html")
+    answer = http.get(served_site.url(path), headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}, timeout=60)
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/html")
+    assert "Accept" in answer.headers.get("Vary", "")
+    assert (f"{path}.ttl", "text/turtle") in alternates(answer)
+
+
+EMBEDDED_JSONLD = re.compile(r'<script type="application/ld\+json">(.*?)</script>', re.DOTALL)
+
+
+def embedded_jsonld(html: str, where: str) -> Graph:
+    found = EMBEDDED_JSONLD.findall(html)
+    assert len(found) == 1, f"{where}: {len(found)} embedded JSON-LD scripts"
+    return Graph().parse(data=json.dumps(json.loads(found[0])), format="json-ld")
+
+
+def test_each_things_page_embeds_its_part_of_the_export_as_json_ld(served_site, static_directory, exported, http):
+    for iri in sample_things(exported):
+        expected = part_of_export(exported, iri)
+        answer = http.get(served_site.url(page_path(iri)), timeout=60)
+        assert answer.status_code == 200, page_path(iri)
+        same_graph(embedded_jsonld(answer.text, page_path(iri)), expected, f"served {page_path(iri)}")
+        written = (static_directory / page_path(iri)).read_text(encoding="utf-8")
+        same_graph(embedded_jsonld(written, page_path(iri)), expected, f"static {page_path(iri)}")
+
+
+def test_the_static_site_holds_each_things_rdf_files(static_directory, exported):
+    for iri in sample_things(exported):
+        expected = part_of_export(exported, iri)
+        for suffix, (_, rdflib_format) in RDF_FORMATS.items():
+            path = static_directory / page_path(iri).replace(".html", f".{suffix}")
+            assert path.is_file(), f"{path.relative_to(static_directory)} is missing"
+            same_graph(Graph().parse(path, format=rdflib_format), expected, str(path.relative_to(static_directory)))

@@ -183,3 +183,20 @@ def test_every_page_type_has_no_serious_or_critical_accessibility_violation(brow
     blocking = [f"{v['impact']}: {v['id']}: {v['help']} ({len(v['nodes'])}×, e.g. {v['nodes'][0]['html'][:120]})"
                 for v in result["violations"] if v["impact"] in BLOCKING]
     assert not blocking, "\n".join(blocking)
+
+
+# --- screenshots for the README -----------------------------------------------------------------
+
+@pytest.mark.skipif(os.environ.get("TRADEKB_SCREENSHOTS") != "1",
+                    reason="writes docs/screenshots/*.png only when TRADEKB_SCREENSHOTS=1")
+def test_screenshots_of_the_main_pages(tab, served_site, exported):
+    meeting = max(members(exported, THING_KINDS["meeting"]), key=lambda m: (len(spans_of(exported, m)), m))
+    article = spans_of(exported, meeting)[0][0]
+    shots = {"home": "index.html", "meeting": page_path(meeting), "article": page_path(article),
+             "timeline": "timeline.html", "network": "network.html", "query": "queries/meetings.html"}
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name, path in shots.items():
+        page = tab.open(served_site.url(path))
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    assert not tab.errors, tab.errors

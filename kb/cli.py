@@ -359,6 +359,25 @@ def serve(project: Path, port: int, location: Path | None, writable: bool, engin
     _say("stopped")
 
 
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("site"),
+              show_default=True, help="The directory to write the site to (replaced whole, atomically).")
+@SHACL_OPTION
+@STORE_OPTION
+@_in_project
+def site(project: Path, output: Path, engine: str, store: str) -> None:
+    """Write the knowledge base as a static website: a page per thing, article, query and more.
+
+    It works offline and from a file share (open DIR/index.html); published where w3id.org
+    redirects to, the knowledge base's IRIs resolve (README: The website)."""
+    from kb.pipeline import validated_knowledge_base
+    from kb.site.static import write_site
+    from kb.validate import Engine
+    kb = validated_knowledge_base(project, Engine(engine), _say, _store(store, project))
+    write_site(kb.store, output, project, _say)
+    click.echo(str(output / "index.html"))
+
 def _emit(data: bytes, output: Path | None) -> None:
     if output is None:
         sys.stdout.buffer.write(data)

@@ -69,7 +69,8 @@ class Tab:
         self.context = browser.new_context(viewport=VIEWPORT, **options)
         self.page = self.context.new_page()
         self.errors: list[str] = []
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(
+            f"console: {m.text} ({m.location.get('url') or self.page.url})"))
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url} ({r.failure})"))
 

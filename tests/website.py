@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from rdflib import RDF, RDFS, Dataset, Graph, URIRef
+from rdflib import RDF, RDFS, Graph, URIRef
 from rdflib.namespace import ORG
 
 from kb.graph import KBID, TKB
@@ -60,16 +60,12 @@ def run_tradekb(*args: str, timeout: float = SITE_TIMEOUT) -> subprocess.Complet
 
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory) -> Graph:
-    """Every triple of the knowledge base, read back from the N-Quads file `tradekb export` writes:
-    what the site shows is checked against this, not against the site's own code."""
-    path = tmp_path_factory.mktemp("export") / "tradekb.nq"
+    """Every triple of the knowledge base (all graphs merged), read back from the Turtle file
+    `tradekb export` writes: what the site shows is checked against this, not against the site's
+    own code."""
+    path = tmp_path_factory.mktemp("export") / "tradekb.ttl"
     run_tradekb("export", "-o", str(path))
-    dataset = Dataset()
-    dataset.parse(path, format="nquads")
-    union = Graph()
-    for subject, predicate, object_, _ in dataset.quads((None, None, None, None)):
-        union.add((subject, predicate, object_))
-    return union
+    return Graph().parse(path, format="turtle")
 
 
 def members(graph: Graph, cls: URIRef) -> list[URIRef]:

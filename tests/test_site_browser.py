@@ -16,17 +16,18 @@ tests are skipped, except under CI, where they fail.
 
 from __future__ import annotations
 
-import json
+import csv
+import io
 import os
 from pathlib import Path
 
 import pytest
-from rdflib import Graph, URIRef
+from rdflib import RDFS, Graph, URIRef
 
 from kb.graph import OA, TKB
 from servers import missing
-from website import (ID, REPO, THING_KINDS, Site, exported, members, page_path, served_site,  # noqa: F401
-                     static_directory, static_site)
+from website import (ID, REPO, THING_KINDS, Site, exported, members, page_path, run_tradekb,  # noqa: F401
+                     served_site, static_directory, static_site)
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
@@ -159,6 +160,136 @@ def test_choosing_a_fact_on_its_article_page_highlights_exactly_its_quotes(tab, 
                       for i in range(start, end)})
     assert covered, f"{slug} has no quote in {article}"
     assert chosen == "".join(text[i] for i in covered), "the highlighted words are those of the fact's quotes"
+    assert not tab.errors, tab.errors
+
+
+# --- timeline, network, queries, search ---------------------------------------------------------
+
+def meetings_of(exported: Graph) -> dict[URIRef, set[URIRef]]:
+    """Each actor's meetings (as a participant), from the export."""
+    found: dict[URIRef, set[URIRef]] = {}
+    for meeting, actor in exported.subject_objects(TKB.participant):
+        found.setdefault(actor, set()).add(meeting)
+    return found
+
+
+def busiest_person(exported: Graph, counted=lambda meeting: True) -> URIRef:
+    """The person in the most meetings, or the most of those `counted` (ties: the first IRI)."""
+    people = set(members(exported, THING_KINDS["person"]))
+    meetings = {actor: {m for m in found if counted(m)} for actor, found in meetings_of(exported).items()}
+    return min((a for a in meetings if a in people), key=lambda a: (-len(meetings[a]), a))
+
+
+def label(exported: Graph, node: URIRef) -> str:
+    return str(exported.value(node, RDFS.label))
+
+
+def visible_rows(page, table: str) -> list[list[str]]:
+    return page.evaluate("""table => Array.from(document.querySelectorAll(table + " tbody tr"))
+        .filter(row => !row.hidden).map(row => Array.from(row.cells).map(cell => cell.textContent.trim()))""", table)
+
+
+DRAWN_ITEMS = "#timeline .vis-item:not(.vis-dot):not(.vis-line)"  # vis-timeline draws a point as item and dot
+
+
+def test_the_timeline_filtered_by_actor_status_and_date_shows_exactly_those_facts(tab, site, exported):
+    def dated_and_held(meeting: URIRef) -> bool:
+        return exported.value(meeting, TKB.status) == TKB.Held and exported.value(meeting, TKB.date) is not None
+    actor = busiest_person(exported, dated_and_held)
+    held = label(exported, TKB.Held)
+    expected = set(filter(dated_and_held, meetings_of(exported)[actor]))
+    assert expected, f"{actor} took part in no dated meeting that was held"
+    page = tab.open(site.url("timeline.html"))
+    page.wait_for_selector("#timeline .vis-item")
+    every = len(visible_rows(page, "#timeline-table"))
+    page.select_option("#filters select[name=actor]", label(exported, actor))
+    page.select_option("#filters select[name=status]", held)
+    rows = visible_rows(page, "#timeline-table")
+    assert 0 < len(rows) < every
+    header = page.evaluate("Array.from(document.querySelectorAll('#timeline-table thead th')).map(h => h.textContent.trim())")
+    column = {name: header.index(name) for name in ("date", "to", "fact", "status", "actors")}
+    assert all(row[column["status"]] == held and label(exported, actor) in row[column["actors"]].split("; ")
+               for row in rows), rows
+    assert {label(exported, m) for m in expected} <= {row[column["fact"]] for row in rows}
+    assert page.locator(DRAWN_ITEMS).count() == len(rows), "the chart draws the rows the table keeps"
+    latest = max(str(exported.value(m, TKB.date)) for m in expected)  # only facts ending on or after it remain
+    page.fill("#filters input[name=from]", latest)
+    page.dispatch_event("#filters input[name=from]", "change")
+    later = visible_rows(page, "#timeline-table")
+    assert 0 < len(later) < len(rows)
+    assert all((row[column["to"]] or row[column["date"]]) >= latest for row in later), later
+    assert page.locator(DRAWN_ITEMS).count() == len(later)
+    assert not tab.errors, tab.errors
+
+
+def test_the_network_opens_and_choosing_an_edge_lists_the_meetings_the_pair_shared(tab, site, exported):
+    meetings = meetings_of(exported)
+    pairs = {(a, b): meetings[a] & meetings[b] for a in meetings for b in meetings if str(a) < str(b)}
+    (a, b), shared = min(pairs.items(), key=lambda pair: (-len(pair[1]), pair[0]))
+    page = tab.open(site.url("network.html"))
+    page.wait_for_function("window.tradekbNetwork && window.tradekbNetwork.cy && window.tradekbNetwork.cy.edges().length")
+    # where the edge is drawn, in the page: a real click on the canvas there
+    x, y = page.evaluate("""([a, b]) => {
+        const cy = window.tradekbNetwork.cy;
+        const edge = cy.edges().filter(e => e.source().id() === a && e.target().id() === b)[0];
+        cy.fit(edge.connectedNodes(), 200);
+        const box = cy.container().getBoundingClientRect(), middle = edge.renderedMidpoint();
+        return [box.left + middle.x, box.top + middle.y];
+    }""", [str(a), str(b)])
+    page.mouse.click(x, y)
+    page.wait_for_selector("#edge-meetings:not([hidden])")
+    listed = page.locator("#edge-meetings li a").all_inner_texts()
+    assert sorted(listed) == sorted(label(exported, m) for m in shared)
+    assert not tab.errors, tab.errors
+
+
+def query_rows(name: str, **params: str) -> list[dict[str, str]]:
+    """A saved query's rows as `tradekb query` gives them."""
+    args = [arg for name_, value in params.items() for arg in ("-p", f"{name_}={value}")]
+    return list(csv.DictReader(io.StringIO(run_tradekb("query", name, *args, "-f", "csv").stdout)))
+
+
+def test_a_saved_query_runs_from_its_form_with_the_rows_of_the_command_line(tab, site, exported):
+    actor = label(exported, busiest_person(exported))
+    page = tab.open(site.url("queries/meetings-of.html"))
+    page.fill("form input[name=actor]", actor)
+    page.click("form button[type=submit]")
+    page.wait_for_load_state("load")
+    if site.name == "static":  # files cannot run a query: the page says where it runs
+        assert "tradekb serve" in page.locator("p.note").inner_text()
+        return
+    expected = query_rows("meetings-of", actor=actor)
+    header = page.evaluate("Array.from(document.querySelectorAll('main table thead th')).map(h => h.textContent.trim())")
+    table = visible_rows(page, "main table")
+    assert len(table) == len(expected) > 0
+    meeting = header.index("meeting")
+    assert [row[meeting] for row in table] == [row["meeting"].rsplit("/", 1)[1] for row in expected]
+    page.click("main table thead th:nth-child(%d) button" % (header.index("date") + 1))  # sortable
+    dates = [row[header.index("date")] for row in visible_rows(page, "main table")]
+    assert dates == sorted(dates, key=lambda d: (d == "", d)) or dates == sorted(dates)
+    assert not tab.errors, tab.errors
+
+
+def misspelled(name: str) -> str:
+    """`name` with the two letters after its middle swapped: 'Kim Hyun-chong' -> 'Kim Hyunc-hong'."""
+    i = len(name) // 2
+    return name[:i] + name[i + 1] + name[i] + name[i + 2:]
+
+
+def test_search_finds_a_misspelled_name_and_leads_to_its_page(tab, site, exported):
+    actor = busiest_person(exported)
+    typed = misspelled(label(exported, actor))
+    assert typed != label(exported, actor)
+    page = tab.open(site.url("search.html"))
+    page.fill("#q", typed)
+    page.click("#search-form button[type=submit]")
+    page.wait_for_selector("#name-results li a")
+    found = page.locator("#name-results li a").all_inner_texts()
+    assert label(exported, actor) in found[:3], f"searching {typed!r} found {found[:5]}"
+    page.locator("#name-results li a", has_text=label(exported, actor)).first.click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith(page_path(actor)), page.url
+    assert page.locator("main h1").inner_text() == label(exported, actor)
     assert not tab.errors, tab.errors
 
 

@@ -75,14 +75,23 @@ def page_of(iri: str) -> str:
     return urllib.parse.urlsplit(iri).path + ".html"
 
 
-def singleton_pages(query_url: str, count: int) -> dict[str, list[str]]:
-    """The pages of which there is one (or a few: the saved queries), each type `count` times."""
+def misspelled(name: str) -> str:
+    """`name` with the two letters after its middle swapped, as a reader might type it."""
+    i = len(name) // 2
+    return name[:i] + name[i + 1] + name[i] + name[i + 2:]
+
+
+def singleton_pages(people: list[str], count: int) -> dict[str, list[str]]:
+    """The pages of which there is one (or a few: the saved queries), each type `count` times; the
+    search for the names of `people` (IRIs), misspelled."""
     queries = sorted(p.stem for p in (ROOT / "queries").glob("*.rq"))
+    names = [misspelled(iri.rsplit("/", 1)[1].replace("-", " ")) for iri in people]
     return {"home": ["/index.html"] * count, "timeline": ["/timeline.html"] * count,
             "network": ["/network.html"] * count, "disagreements": ["/disagreements.html"] * count,
             "sources": ["/sources.html"] * count, "ontology": ["/ontology.html"] * count,
-            "saved query": [f"/query/{queries[i % len(queries)]}.html" for i in range(count)],
-            "search": [f"/search.html?q={word}" for word in (["kim", "Lighthizr", "export", "meeting"] * count)[:count]]}
+            "queries": ["/queries/index.html"] * count, "sparql": ["/sparql.html"] * count,
+            "saved query": [f"/queries/{queries[i % len(queries)]}.html" for i in range(count)],
+            "search": ["/search.html?" + urllib.parse.urlencode({"q": name}) for name in names[:count]]}
 
 
 def time_pages(port: int, paths: list[str]) -> list[float]:
@@ -112,9 +121,9 @@ def served_pages(corpus: Path, count: int) -> dict[str, list[float]]:
     try:
         query_url = read_endpoints(serve).query
         port = urllib.parse.urlsplit(query_url).port
-        pages = {kind: [page_of(iri) for iri in sample_things(query_url, cls, count)]
-                 for kind, cls in THING_PAGES.items()}
-        pages |= singleton_pages(query_url, count)
+        things = {kind: sample_things(query_url, cls, count) for kind, cls in THING_PAGES.items()}
+        pages = {kind: [page_of(iri) for iri in iris] for kind, iris in things.items()}
+        pages |= singleton_pages(things["actor (person)"], count)
         return {kind: time_pages(port, paths) for kind, paths in pages.items()}
     finally:
         serve.send_signal(signal.SIGINT)

@@ -319,3 +319,17 @@ def test_the_site_loads_nothing_from_elsewhere(site):
         text = page.read_text(encoding="utf-8")
         for url in re.findall(r'(?:src|<link rel="stylesheet" href)="([^"]+)"', text):
             assert "://" not in url and (page.parent / url).resolve().is_file(), (page, url)
+
+
+def test_a_project_without_the_saved_queries_gets_the_pages_it_can_have(mini_project):
+    """The mini project has no queries/: its things get their pages, the pages made from a saved
+    query are left out (and said so), and the network export is one line, exit 2."""
+    result = CliRunner().invoke(cli, ["-C", str(mini_project), "site", "-o", str(mini_project / "site")])
+    assert result.exit_code == 0, result.output
+    assert "no timeline.html: this project has no saved query timeline (queries/timeline.rq)" in result.output
+    assert (mini_project / "site" / "index.html").is_file() and not (mini_project / "site" / "timeline.html").exists()
+    assert len(list((mini_project / "site" / "id").glob("*.html"))) > 5
+    refused = CliRunner().invoke(cli, ["-C", str(mini_project), "export", "-f", "graphml"])
+    assert refused.exit_code == 2
+    assert refused.output.strip().splitlines()[-1] == \
+        "this project has no saved query network (queries/network.rq), which this is made from"

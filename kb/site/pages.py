@@ -34,7 +34,7 @@ from kb.graph import TKB
 from kb.queries import (LIST_SEPARATOR, ResultFormat, ResultTable, SavedQuery, bind, catalogue, format_results,
                         run_query, run_sparql, sort_lists)
 from kb.site.model import ID, ONTOLOGY_GRAPH, Describer, Source, Value, is_thing, owner, span_anchor, thing_triples
-from kb.site.network import NetworkFormat, network_file, network_graph, network_table
+from kb.site.network import MissingQuery, NetworkFormat, network_file, network_graph, network_table, saved_query
 
 
 @dataclass(frozen=True)
@@ -230,8 +230,12 @@ class Pages:
     def table(self, name: str) -> ResultTable:
         """A saved query's answer without parameters (kept: the store does not change under a site)."""
         if name not in self._tables:
-            self._tables[name] = run_query(self.store, self.queries[name], {})
+            self._tables[name] = run_query(self.store, saved_query(self.queries, name), {})
         return self._tables[name]
+
+    def optional(self, name: str) -> list[dict[str, str]]:
+        """The rows of a saved query a page can do without: none if the project lacks it."""
+        return cells(self.table(name)) if name in self.queries else []
 
     def _ask(self, text: str) -> list[dict[str, str]]:
         if text not in self._tables:
@@ -241,7 +245,9 @@ class Pages:
     def rows_about(self, name: str, fact: str) -> list[dict[str, str]]:
         """The rows of a saved query whose ?fact is `fact`: served, the query is asked with ?fact
         bound; written whole, it is asked once and its rows grouped by fact."""
-        query = self.queries[name]
+        query = self.queries.get(name)
+        if query is None:
+            return []
         if self.served:
             return cells(sort_lists(run_sparql(self.store, bind(query.text, {"fact": ox.NamedNode(fact)})), query.lists))
         if name not in self._by_fact:
@@ -281,13 +287,13 @@ class Pages:
     def home(self, params: dict[str, str]) -> Rendered:
         kinds = Counter(row["kind"] for row in self._ask(NAMES))
         return self.render("index.html", "index.html", kinds=sorted(kinds.items()),
-                           articles=cells(self.table("articles")), n_conflicts=len(self.table("conflicts").rows))
+                           articles=self.optional("articles"), n_conflicts=len(self.optional("conflicts")))
 
     def names(self) -> list[dict]:
         """Every named thing, and every article, for the search index and the list of names."""
         found = [{"label": row["label"], "kind": row["kind"], "iri": row["thing"],
                   "aliases": [a for a in row["aliases"].split("\u001f") if a]} for row in self._ask(NAMES)]
-        for row in cells(self.table("articles")):
+        for row in self.optional("articles"):
             article = self.articles(row["source"])[0]
             found.append({"label": article.text, "kind": "Article", "iri": article.iri,
                           "aliases": [a for a in (row["title"], row["source"]) if a]})
@@ -335,7 +341,7 @@ class Pages:
                           "sources": [a.text for a in self.articles(row["sources"])]})
         dated = {row["fact"]: row for row in cells(self.table("timeline"))}
         claims = defaultdict(list)
-        for row in cells(self.table("reports")):
+        for row in self.optional("reports"):
             if row["fact"] in dated and row["status"]:
                 claims[row["fact"]].append(row)
         for fact, rows in claims.items():
@@ -482,11 +488,14 @@ class Pages:
             return self.query_page(name, params, fmt) if fmt else None
         return None
 
-    def site_pages(self) -> Iterator[tuple[str, Rendered]]:
+    def site_pages(self, say: Callable[[str], None] = lambda _: None) -> Iterator[tuple[str, Rendered]]:
         """Every page but the things' own, as (site path, Rendered): what the static site holds,
         with each saved query's page and, for those without parameters, its answer in every format."""
         for path, render in self._fixed().items():
-            yield path, render({})
+            try:
+                yield path, render({})
+            except MissingQuery as missing:
+                say(f"no {path}: {missing}")
         for name, query in self.queries.items():
             yield f"queries/{name}.html", self.query_page(name, {})
             if not query.parameters:

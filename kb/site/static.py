@@ -66,7 +66,7 @@ def _write_files(store: ox.Store, root: Path, project: Path, say: Callable[[str]
     (root / SITE_MARK).write_text("a website written by tradekb site; tradekb site -o replaces it whole\n")
     for path, file in static_files():
         put(path, file.read_bytes())
-    for path, rendered in pages.site_pages():
+    for path, rendered in pages.site_pages(say):
         put(path, rendered.body)
     for iri in source.things():
         for suffix in ("html", *(f.suffix for f in RDF_FILES)):

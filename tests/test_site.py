@@ -281,13 +281,22 @@ def test_site_refuses_a_directory_it_did_not_write(tmp_path):
     assert [p.name for p in mine.iterdir()] == ["keep.txt"]
 
 
+def beside(target: Path) -> list[str]:
+    """What is beside a site in its directory, but the lock of the runs."""
+    return sorted(p.name for p in target.parent.iterdir() if p.name not in (target.name, f".{target.name}.lock"))
+
+
 def test_site_replaces_the_old_site_whole(seed_kb, tmp_path):
     target = tmp_path / "site"
     write_site(seed_kb.store, target, REPO)
+    assert beside(target) == []
     (target / "stale.html").write_text("from an older site")
     write_site(seed_kb.store, target, REPO)
     assert not (target / "stale.html").exists() and (target / "index.html").is_file()
-    assert [p.name for p in tmp_path.iterdir()] == ["site"]  # nothing left beside it
+    [old] = beside(target)  # the replaced site, left for the next run to remove
+    assert (tmp_path / old / "stale.html").is_file()
+    write_site(seed_kb.store, target, REPO)
+    assert old not in beside(target) and len(beside(target)) == 1
 
 
 def test_a_site_killed_midway_leaves_the_old_one_whole(tmp_path):
@@ -308,9 +317,10 @@ def test_a_site_killed_midway_leaves_the_old_one_whole(tmp_path):
     process.wait()
     assert {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
     assert list(tmp_path.glob(".site-partial-*"))
+    left = beside(target)
     subprocess.run(run, check=True, capture_output=True)
     assert (target / "index.html").read_bytes() != b"the old site"
-    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+    assert not set(left) & set(beside(target))  # what the killed run left is gone
 
 
 def test_the_site_loads_nothing_from_elsewhere(site):

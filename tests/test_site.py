@@ -281,13 +281,22 @@ def test_site_refuses_a_directory_it_did_not_write(tmp_path):
     assert [p.name for p in mine.iterdir()] == ["keep.txt"]
 
 
+def beside(target: Path) -> list[str]:
+    """What is beside a site in its directory, but the lock of the runs."""
+    return sorted(p.name for p in target.parent.iterdir() if p.name not in (target.name, f".{target.name}.lock"))
+
+
 def test_site_replaces_the_old_site_whole(seed_kb, tmp_path):
     target = tmp_path / "site"
     write_site(seed_kb.store, target, REPO)
+    assert beside(target) == []
     (target / "stale.html").write_text("from an older site")
     write_site(seed_kb.store, target, REPO)
     assert not (target / "stale.html").exists() and (target / "index.html").is_file()
-    assert [p.name for p in tmp_path.iterdir()] == ["site"]  # nothing left beside it
+    [old] = beside(target)  # the replaced site, left for the next run to remove
+    assert (tmp_path / old / "stale.html").is_file()
+    write_site(seed_kb.store, target, REPO)
+    assert old not in beside(target) and len(beside(target)) == 1
 
 
 def test_a_site_killed_midway_leaves_the_old_one_whole(tmp_path):
@@ -308,9 +317,10 @@ def test_a_site_killed_midway_leaves_the_old_one_whole(tmp_path):
     process.wait()
     assert {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
     assert list(tmp_path.glob(".site-partial-*"))
+    left = beside(target)
     subprocess.run(run, check=True, capture_output=True)
     assert (target / "index.html").read_bytes() != b"the old site"
-    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+    assert not set(left) & set(beside(target))  # what the killed run left is gone
 
 
 def test_the_site_loads_nothing_from_elsewhere(site):
@@ -319,3 +329,17 @@ def test_the_site_loads_nothing_from_elsewhere(site):
         text = page.read_text(encoding="utf-8")
         for url in re.findall(r'(?:src|<link rel="stylesheet" href)="([^"]+)"', text):
             assert "://" not in url and (page.parent / url).resolve().is_file(), (page, url)
+
+
+def test_a_project_without_the_saved_queries_gets_the_pages_it_can_have(mini_project):
+    """The mini project has no queries/: its things get their pages, the pages made from a saved
+    query are left out (and said so), and the network export is one line, exit 2."""
+    result = CliRunner().invoke(cli, ["-C", str(mini_project), "site", "-o", str(mini_project / "site")])
+    assert result.exit_code == 0, result.output
+    assert "no timeline.html: this project has no saved query timeline (queries/timeline.rq)" in result.output
+    assert (mini_project / "site" / "index.html").is_file() and not (mini_project / "site" / "timeline.html").exists()
+    assert len(list((mini_project / "site" / "id").glob("*.html"))) > 5
+    refused = CliRunner().invoke(cli, ["-C", str(mini_project), "export", "-f", "graphml"])
+    assert refused.exit_code == 2
+    assert refused.output.strip().splitlines()[-1] == \
+        "this project has no saved query network (queries/network.rq), which this is made from"

@@ -21,6 +21,7 @@ import pyoxigraph as ox
 
 from kb.errors import TradeKBError
 from kb.site.model import ID, StoreSource, is_thing
+from kb.site.network import MissingQuery
 from kb.site.pages import RDF_FILES, Pages, page_of, static_files
 
 # Offered by content negotiation, the HTML last: mimeparse prefers the later of equal matches,
@@ -63,6 +64,8 @@ class SiteApp:
         params = {name: values[-1] for name, values in parse_qs(query, keep_blank_values=False).items()}
         try:
             rendered = self.pages.page(site_path, params)
+        except MissingQuery as missing:  # a page made from a saved query the project lacks
+            return _text(HTTPStatus.NOT_FOUND, f"{path}: {missing}")
         except TradeKBError as error:  # a query's parameter names nothing, for one
             return _text(HTTPStatus.BAD_REQUEST, str(error))
         if rendered is None:

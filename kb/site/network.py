@@ -15,10 +15,21 @@ import networkx as nx
 import pyoxigraph as ox
 from networkx.readwrite.gexf import GEXFWriter
 
-from kb.errors import TradeKBError
-from kb.queries import ResultTable, catalogue, run_query
+from kb.errors import QueryError, TradeKBError
+from kb.queries import ResultTable, SavedQuery, catalogue, run_query
 
 NETWORK_QUERY = "network"
+
+
+class MissingQuery(QueryError):
+    """A page or an export is made from a saved query that this project does not have."""
+
+
+def saved_query(queries: dict[str, SavedQuery], name: str) -> SavedQuery:
+    """The saved query `name` of a project's catalogue; MissingQuery if it has none."""
+    if name not in queries:
+        raise MissingQuery(f"this project has no saved query {name} (queries/{name}.rq), which this is made from")
+    return queries[name]
 
 
 class NetworkFormat(enum.Enum):
@@ -49,7 +60,7 @@ class NetworkFormat(enum.Enum):
 
 def network_table(store: ox.Store, project: Path) -> ResultTable:
     """The saved query `network`'s answer: one row per pair of actors who shared a meeting."""
-    return run_query(store, catalogue(project)[NETWORK_QUERY], {})
+    return run_query(store, saved_query(catalogue(project), NETWORK_QUERY), {})
 
 
 def network_graph(table: ResultTable) -> nx.Graph:

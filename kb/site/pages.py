@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
-import posixpath
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -25,7 +24,7 @@ from urllib.parse import urlencode
 
 import jinja2
 import pyoxigraph as ox
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from rdflib.namespace import OWL, RDF
 
 from kb.errors import QueryError
@@ -34,7 +33,7 @@ from kb.graph import TKB
 from kb.queries import (LIST_SEPARATOR, ResultFormat, ResultTable, SavedQuery, bind, catalogue, format_results,
                         run_query, run_sparql, sort_lists)
 from kb.site.model import ID, ONTOLOGY_GRAPH, Describer, Source, Value, is_thing, owner, span_anchor, thing_triples
-from kb.site.network import NetworkFormat, network_file, network_graph, network_table
+from kb.site.network import MissingQuery, NetworkFormat, network_file, network_graph, network_table, saved_query
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,11 @@ def relative(target: str, page: str) -> str:
     path, hash_, anchor = target.partition("#")
     if path == page and hash_:
         return "#" + anchor
-    return posixpath.relpath(path, posixpath.dirname(page) or ".") + hash_ + anchor
+    here, there = page.split("/")[:-1], path.split("/")
+    common = 0  # directories the two share (posixpath.relpath does the same, 10x slower: it was a third of a page's time)
+    while common < len(here) and common < len(there) - 1 and here[common] == there[common]:
+        common += 1
+    return "../" * (len(here) - common) + "/".join(there[common:]) + hash_ + anchor
 
 
 def json_for_script(data) -> Markup:
@@ -223,15 +226,27 @@ class Pages:
 
         def link(iri: str) -> str:
             return relative(page_of(iri), page)
+
+        def value(v: Value) -> Markup:
+            """A value as HTML: a link to the page of the node it names, if any (a Python function,
+            not a macro: there are hundreds on a page, and a macro call costs ten times as much)."""
+            return Markup('<a href="{}">{}</a>').format(link(v.iri), v.text) if v.iri else escape(v.text)
+
+        def values(vs: list[Value], separator: str = ", ") -> Markup:
+            return Markup(separator).join(value(v) for v in vs)
         html = self.environment.get_template(template).render(
-            page=page, href=href, link=link, served=self.served, **context)
+            page=page, href=href, link=link, value=value, values=values, served=self.served, **context)
         return Rendered(html.encode("utf-8"), HTML)
 
     def table(self, name: str) -> ResultTable:
         """A saved query's answer without parameters (kept: the store does not change under a site)."""
         if name not in self._tables:
-            self._tables[name] = run_query(self.store, self.queries[name], {})
+            self._tables[name] = run_query(self.store, saved_query(self.queries, name), {})
         return self._tables[name]
+
+    def optional(self, name: str) -> list[dict[str, str]]:
+        """The rows of a saved query a page can do without: none if the project lacks it."""
+        return cells(self.table(name)) if name in self.queries else []
 
     def _ask(self, text: str) -> list[dict[str, str]]:
         if text not in self._tables:
@@ -241,7 +256,9 @@ class Pages:
     def rows_about(self, name: str, fact: str) -> list[dict[str, str]]:
         """The rows of a saved query whose ?fact is `fact`: served, the query is asked with ?fact
         bound; written whole, it is asked once and its rows grouped by fact."""
-        query = self.queries[name]
+        query = self.queries.get(name)
+        if query is None:
+            return []
         if self.served:
             return cells(sort_lists(run_sparql(self.store, bind(query.text, {"fact": ox.NamedNode(fact)})), query.lists))
         if name not in self._by_fact:
@@ -253,18 +270,31 @@ class Pages:
 
     def thing(self, iri: str, suffix: str = "html") -> Rendered | None:
         """A thing's page, or its RDF in the format of `suffix`; None if there is no such thing."""
-        page = f"id/{iri[len(ID):]}.{suffix}"
-        if suffix != "html":
-            rdf = next((f for f in RDF_FILES if f.suffix == suffix), None)
-            triples = thing_triples(self.source, iri) if rdf else []
-            if not triples:
-                return None
+        rdf = next((f for f in RDF_FILES if f.suffix == suffix), None)
+        if suffix != "html" and rdf is None:
+            return None
+        triples = thing_triples(self.source, iri)
+        if not triples:
+            return None
+        if rdf is not None:
             return Rendered(_serialize(triples, rdf.rdf_format), rdf.media_type)
+        return self._thing_page(iri, _serialize(triples, ox.RdfFormat.JSON_LD))
+
+    def thing_files(self, iri: str) -> dict[str, Rendered]:
+        """A thing's page and its RDF in every format, by file suffix, its triples gathered once
+        (what the static site writes); {} if there is no such thing."""
+        triples = thing_triples(self.source, iri)
+        if not triples:
+            return {}
+        files = {f.suffix: Rendered(_serialize(triples, f.rdf_format), f.media_type) for f in RDF_FILES}
+        page = self._thing_page(iri, files["jsonld"].body)
+        return {"html": page, **files} if page else {}
+
+    def _thing_page(self, iri: str, jsonld: bytes) -> Rendered | None:
         article = self.describer.article(iri) if iri.startswith(ID + "article/") else None
         view = article.thing if article else self.describer.thing(iri)
         if view is None:
             return None
-        jsonld = _serialize(thing_triples(self.source, iri), ox.RdfFormat.JSON_LD).decode("utf-8")
         facts_of_span = {}
         if article:
             facts_of_span = {s.anchor: (f"fact-{n}", r.fact.text, n) for n, r in enumerate(article.facts, 1)
@@ -272,22 +302,23 @@ class Pages:
             facts_of_span.update({s.anchor: ("fact-date", "the article's date", "d") for s in article.date_evidence})
         corroboration = None if article else next(iter(self.rows_about("corroboration", iri)), None)
         conflicts = [] if article else self.rows_about("conflicts", iri)
-        return self.render("article.html" if article else "thing.html", page, thing=view, article=article,
-                           facts_of_span=facts_of_span, corroboration=corroboration, conflicts=conflicts,
-                           jsonld=json_for_script(jsonld), rdf_files=RDF_FILES, stem=iri.rsplit("/", 1)[-1])
+        return self.render("article.html" if article else "thing.html", f"id/{iri[len(ID):]}.html", thing=view,
+                           article=article, facts_of_span=facts_of_span, corroboration=corroboration,
+                           conflicts=conflicts, jsonld=json_for_script(jsonld.decode("utf-8")), rdf_files=RDF_FILES,
+                           stem=iri.rsplit("/", 1)[-1])
 
     # The pages at fixed paths: each takes the request's parameters (none, in the static site).
 
     def home(self, params: dict[str, str]) -> Rendered:
         kinds = Counter(row["kind"] for row in self._ask(NAMES))
         return self.render("index.html", "index.html", kinds=sorted(kinds.items()),
-                           articles=cells(self.table("articles")), n_conflicts=len(self.table("conflicts").rows))
+                           articles=self.optional("articles"), n_conflicts=len(self.optional("conflicts")))
 
     def names(self) -> list[dict]:
         """Every named thing, and every article, for the search index and the list of names."""
         found = [{"label": row["label"], "kind": row["kind"], "iri": row["thing"],
                   "aliases": [a for a in row["aliases"].split("\u001f") if a]} for row in self._ask(NAMES)]
-        for row in cells(self.table("articles")):
+        for row in self.optional("articles"):
             article = self.articles(row["source"])[0]
             found.append({"label": article.text, "kind": "Article", "iri": article.iri,
                           "aliases": [a for a in (row["title"], row["source"]) if a]})
@@ -335,7 +366,7 @@ class Pages:
                           "sources": [a.text for a in self.articles(row["sources"])]})
         dated = {row["fact"]: row for row in cells(self.table("timeline"))}
         claims = defaultdict(list)
-        for row in cells(self.table("reports")):
+        for row in self.optional("reports"):
             if row["fact"] in dated and row["status"]:
                 claims[row["fact"]].append(row)
         for fact, rows in claims.items():
@@ -482,11 +513,14 @@ class Pages:
             return self.query_page(name, params, fmt) if fmt else None
         return None
 
-    def site_pages(self) -> Iterator[tuple[str, Rendered]]:
+    def site_pages(self, say: Callable[[str], None] = lambda _: None) -> Iterator[tuple[str, Rendered]]:
         """Every page but the things' own, as (site path, Rendered): what the static site holds,
         with each saved query's page and, for those without parameters, its answer in every format."""
         for path, render in self._fixed().items():
-            yield path, render({})
+            try:
+                yield path, render({})
+            except MissingQuery as missing:
+                say(f"no {path}: {missing}")
         for name, query in self.queries.items():
             yield f"queries/{name}.html", self.query_page(name, {})
             if not query.parameters:

@@ -299,11 +299,17 @@ class _Handler(BaseHTTPRequestHandler):
         while data := response.read1(CHUNK):
             pending += data
             if len(pending) >= CHUNK or not select.select([source], [], [], 0)[0]:
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(pending), pending) if framed else pending)
+                self._send(pending, framed)
                 pending.clear()
+        if pending:  # held back because more was waiting, and what was waiting was the end
+            self._send(pending, framed)
         if framed:
             self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+    def _send(self, data: bytes, framed: bool) -> None:
+        """Part of an answer to the client, as a chunk if `framed`."""
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if framed else data)
 
     def log_message(self, format: str, *args) -> None:
         """Quiet: refusals are said through `Front.say`, one line each."""

@@ -40,6 +40,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from kb.graph import KBID  # noqa: E402
 from run import ENVIRONMENT, WHOLE_JOB, fmt_time, median  # noqa: E402
 from servers import read_endpoints  # noqa: E402
 
@@ -71,8 +72,8 @@ def sample_things(query_url: str, cls: str, count: int) -> list[str]:
 
 
 def page_of(iri: str) -> str:
-    """The served page of a minted IRI: the same path, as HTML."""
-    return urllib.parse.urlsplit(iri).path + ".html"
+    """The served page of a minted IRI https://w3id.org/tradekb/id/X: /id/X.html."""
+    return "/id/" + iri[len(str(KBID)):] + ".html"
 
 
 def misspelled(name: str) -> str:

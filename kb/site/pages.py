@@ -219,6 +219,16 @@ class Pages:
         return [Value(self.describer.label(ID + "article/" + stem), ID + "article/" + stem)
                 for stem in stems.split(LIST_SEPARATOR) if stem]
 
+    def cell(self, column: str, text: str) -> list[Value]:
+        """A result cell as a reader sees it: the articles a `source…` column names by file stem,
+        the nodes of the knowledge base an IRI (or a list of them) names, else the text."""
+        if SOURCE_COLUMNS.match(column) and text:
+            return self.articles(text)
+        items = text.split(LIST_SEPARATOR)
+        if text.startswith(ID) and all(item.startswith(ID) for item in items):
+            return [Value(self.describer.label(item), item) for item in items]
+        return [Value(text)]
+
     def render(self, template: str, page: str, **context) -> Rendered:
         """The template rendered as the page at site path `page`: its links relative to it."""
         def href(target: str) -> str:
@@ -432,7 +442,7 @@ class Pages:
         if not complete and (fmt is not None or not self.served):
             return None if fmt is not None else self.render(
                 "query.html", f"queries/{name}.html", query=query, params=params, table=None, rows=[], error=None,
-                downloads=DOWNLOADS, source_columns=SOURCE_COLUMNS, query_string="")
+                downloads=DOWNLOADS, cell=self.cell, query_string="")
         table, error = None, None
         if complete:
             try:
@@ -445,7 +455,7 @@ class Pages:
             return Rendered(format_results(table, fmt).encode("utf-8"), MEDIA_TYPES[fmt])
         return self.render("query.html", f"queries/{name}.html", query=query, params=params, table=table,
                            rows=cells(table) if table else [], error=error, downloads=DOWNLOADS,
-                           source_columns=SOURCE_COLUMNS, query_string=urlencode(params))
+                           cell=self.cell, query_string=urlencode(params))
 
     def sparql(self, params: dict[str, str]) -> Rendered:
         return self.render("sparql.html", "sparql.html")

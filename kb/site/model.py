@@ -258,6 +258,11 @@ class Describer:
             self._labels[iri] = text
         return self._labels[iri]
 
+    def issued(self, article: str) -> str:
+        """The day an article appeared ("" if not known)."""
+        found = values(self.source.about(article)).get(_DCT.issued)
+        return found[0].value if found else ""
+
     def value(self, term: ox.NamedNode | ox.Literal) -> Value:
         if isinstance(term, ox.NamedNode):
             return Value(self.label(term.value), term.value)
@@ -283,7 +288,7 @@ class Describer:
         found = values(about)
         pointing = self.source.pointing_at(iri)
         reports = [self.report(subject) for subject, predicate in pointing if predicate == REPORT_OF]
-        reports.sort(key=lambda r: (r.article.text, r.iri))
+        reports.sort(key=lambda r: (self.issued(r.article.iri), r.article.text, r.iri))  # oldest article first
         from_others: dict[str, list[Value]] = defaultdict(list)
         for subject, predicate in pointing:
             if predicate in (REPORT_OF, IN_ARTICLE):

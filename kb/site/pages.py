@@ -105,6 +105,25 @@ def relative(target: str, page: str) -> str:
     return "../" * (len(here) - common) + "/".join(there[common:]) + hash_ + anchor
 
 
+SCRIPTS = ((re.compile(r"[\u3040-\u30ff]"), "ja"), (re.compile(r"[\uac00-\ud7af\u1100-\u11ff]"), "ko"))
+
+
+def language_tagged(text: str) -> Markup:
+    """The text as HTML, each line in Korean or Japanese script marked as such (`lang`), so that a
+    screen reader reads a Korean headline in Korean and a browser picks a font for it (the
+    articles are in English but for such lines; kana before Hangul: Japanese text has kanji too).
+
+    >>> str(language_tagged('Kim\\n김현종 방미 "日"'))
+    'Kim\\n<span lang="ko">김현종 방미 &#34;日&#34;</span>'
+    """
+    lines = []
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        lang = next((code for script, code in SCRIPTS if script.search(body)), None)
+        lines.append(Markup('<span lang="{}">{}</span>{}').format(lang, body, line[len(body):]) if lang else escape(line))
+    return Markup("").join(lines)
+
+
 def json_for_script(data) -> Markup:
     """JSON to put inside a <script> element: "<" escaped, so no "</script>" can end it early."""
     text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, sort_keys=True)
@@ -209,6 +228,7 @@ class Pages:
                                          undefined=jinja2.StrictUndefined)
         environment.filters["articles"] = self.articles
         environment.globals["page_of"] = page_of
+        environment.filters["language_tagged"] = language_tagged
         return environment
 
     @cached_property
@@ -241,7 +261,8 @@ class Pages:
         def value(v: Value) -> Markup:
             """A value as HTML: a link to the page of the node it names, if any (a Python function,
             not a macro: there are hundreds on a page, and a macro call costs ten times as much)."""
-            return Markup('<a href="{}">{}</a>').format(link(v.iri), v.text) if v.iri else escape(v.text)
+            return Markup('<a href="{}">{}</a>').format(link(v.iri), language_tagged(v.text)) if v.iri else \
+                language_tagged(v.text)
 
         def values(vs: list[Value], separator: str = ", ") -> Markup:
             return Markup(separator).join(value(v) for v in vs)

@@ -25,7 +25,7 @@ from conftest import REPO
 from servers import interrupt, read_endpoints, start_serving
 from kb.cli import cli
 from kb.graph import OA, TKB
-from kb.queries import ResultFormat, catalogue, format_results, run_query
+from kb.queries import catalogue, run_query
 from kb.site.app import SiteApp
 from kb.site.model import ID, Span, StoreSource, highlight, is_thing, span_anchor, thing_triples
 from kb.site.network import NetworkFormat, network_file, network_graph, network_table

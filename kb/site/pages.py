@@ -466,25 +466,23 @@ class Pages:
         return self.render("queries.html", "queries/index.html", queries=list(self.queries.values()))
 
     def query_page(self, name: str, params: dict[str, str], fmt: ResultFormat | None = None) -> Rendered | None:
-        """A saved query's page (or, with `fmt`, its answer as a download) for the parameters given."""
+        """A saved query's page for the parameters given (its form alone until they are all
+        given), or with `fmt` its answer as a download (QueryError if a parameter names nothing)."""
         query = self.queries.get(name)
         if query is None:
             return None
         complete = all(p.name in params for p in query.parameters)
-        if not complete and (fmt is not None or not self.served):
-            return None if fmt is not None else self.render(
-                "query.html", f"queries/{name}.html", query=query, params=params, table=None, rows=[], error=None,
-                downloads=DOWNLOADS, cell=self.cell, query_string="")
+
+        def answer() -> ResultTable:
+            return run_query(self.store, query, params) if query.parameters else self.table(name)
+        if fmt is not None:
+            return Rendered(format_results(answer(), fmt).encode("utf-8"), MEDIA_TYPES[fmt]) if complete else None
         table, error = None, None
         if complete:
             try:
-                table = run_query(self.store, query, params) if query.parameters else self.table(name)
+                table = answer()
             except QueryError as e:
-                if fmt is not None:
-                    raise
                 error = str(e)
-        if fmt is not None:
-            return Rendered(format_results(table, fmt).encode("utf-8"), MEDIA_TYPES[fmt])
         return self.render("query.html", f"queries/{name}.html", query=query, params=params, table=table,
                            rows=cells(table) if table else [], error=error, downloads=DOWNLOADS,
                            cell=self.cell, query_string=urlencode(params))

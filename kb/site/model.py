@@ -289,20 +289,20 @@ class Describer:
         pointing = self.source.pointing_at(iri)
         reports = [self.report(subject) for subject, predicate in pointing if predicate == REPORT_OF]
         reports.sort(key=lambda r: (self.issued(r.article.iri), r.article.text, r.iri))  # oldest article first
-        from_others: dict[str, list[Value]] = defaultdict(list)
+        from_others: dict[str, dict[str, Value]] = defaultdict(dict)  # predicate -> the things, each once
         for subject, predicate in pointing:
             if predicate in (REPORT_OF, IN_ARTICLE):
                 continue
             other = owner(subject)
-            if other != iri and all(v.iri != other for v in from_others[predicate]):
-                from_others[predicate].append(Value(self.label(other), other))
+            if other != iri and other not in from_others[predicate]:
+                from_others[predicate][other] = Value(self.label(other), other)
         return ThingView(
             iri, self.label(iri),
             [self.value(t) for t in found.get(_RDF.type, [])],
             [a.value for a in found.get(_SKOS.altLabel, [])],
             self._properties(found, SHOWN_APART),
             reports,
-            sorted(((self.label(p), sorted(v, key=lambda x: x.text.casefold())) for p, v in from_others.items()),
+            sorted(((self.label(p), sorted(v.values(), key=lambda x: x.text.casefold())) for p, v in from_others.items()),
                    key=lambda row: row[0].casefold()))
 
     def report(self, iri: str) -> ReportView:

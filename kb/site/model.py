@@ -45,6 +45,9 @@ ONTOLOGY_GRAPH = graph_iri("ontology")
 SHOWN_APART = {_RDF.type, _RDFS.label, _SKOS.altLabel, _SKOS.prefLabel, _SCHEMA.text,
                _DCT.identifier, _T.datePrecision, _T.dateEvidence}
 REPORT_OF, IN_ARTICLE, HAS_TARGET = _T.reportOf, _T.inArticle, _OA.hasTarget
+# Reports shown on a thing's page, oldest first: a government in a million triples is reported by
+# over a thousand articles (a 1.8 MB page); its RDF and the `reports` query hold them all.
+REPORTS_SHOWN = 100
 PRECISION_OF_UNIT = {str(TIME.unitDay): "day", str(TIME.unitWeek): "week", str(TIME.unitMonth): "month",
                      str(TIME.unitYear): "year"}
 
@@ -212,7 +215,8 @@ class ThingView:
     kinds: list[Value]
     aliases: list[str]
     properties: list[tuple[str, list[Value]]]
-    reports: list[ReportView]
+    reports: list[ReportView]  # the first REPORTS_SHOWN, oldest article first
+    n_reports: int
     pointed_from: list[tuple[str, list[Value]]]  # (property label, the things whose property names this one)
 
 
@@ -258,6 +262,9 @@ class Describer:
             self._labels[iri] = text
         return self._labels[iri]
 
+    def article_of(self, report: str) -> str:
+        return values(self.source.about(report))[IN_ARTICLE][0].value
+
     def issued(self, article: str) -> str:
         """The day an article appeared ("" if not known)."""
         found = values(self.source.about(article)).get(_DCT.issued)
@@ -287,8 +294,9 @@ class Describer:
             return None
         found = values(about)
         pointing = self.source.pointing_at(iri)
-        reports = [self.report(subject) for subject, predicate in pointing if predicate == REPORT_OF]
-        reports.sort(key=lambda r: (self.issued(r.article.iri), r.article.text, r.iri))  # oldest article first
+        articles = {subject: self.article_of(subject) for subject, predicate in pointing if predicate == REPORT_OF}
+        oldest_first = sorted(articles, key=lambda r: (self.issued(articles[r]), self.label(articles[r]), r))
+        reports = [self.report(r) for r in oldest_first[:REPORTS_SHOWN]]
         from_others: dict[str, dict[str, Value]] = defaultdict(dict)  # predicate -> the things, each once
         for subject, predicate in pointing:
             if predicate in (REPORT_OF, IN_ARTICLE):
@@ -301,7 +309,7 @@ class Describer:
             [self.value(t) for t in found.get(_RDF.type, [])],
             [a.value for a in found.get(_SKOS.altLabel, [])],
             self._properties(found, SHOWN_APART),
-            reports,
+            reports, len(articles),
             sorted(((self.label(p), sorted(v.values(), key=lambda x: x.text.casefold())) for p, v in from_others.items()),
                    key=lambda row: row[0].casefold()))
 

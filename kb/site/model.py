@@ -48,6 +48,7 @@ REPORT_OF, IN_ARTICLE, HAS_TARGET = _T.reportOf, _T.inArticle, _OA.hasTarget
 # Reports shown on a thing's page, oldest first: a government in a million triples is reported by
 # over a thousand articles (a 1.8 MB page); its RDF and the `reports` query hold them all.
 REPORTS_SHOWN = 100
+RELATED_SHOWN = 100  # things shown for each property that names a thing (the first by IRI)
 PRECISION_OF_UNIT = {str(TIME.unitDay): "day", str(TIME.unitWeek): "week", str(TIME.unitMonth): "month",
                      str(TIME.unitYear): "year"}
 
@@ -146,9 +147,11 @@ def values(statements: list[Statement]) -> dict[str, list[Term]]:
     return found
 
 
-def thing_statements(source: Source, iri: str) -> list[tuple[str, str, Term]]:
+def thing_statements(source: Source, iri: str, whole: bool = True) -> list[tuple[str, str, Term]]:
     """The thing's part of the knowledge base (see the module's docstring) as (subject, predicate,
-    object), in every graph."""
+    object), in every graph; not `whole`, only what it says itself (it as subject)."""
+    if not whole:
+        return [(iri, predicate, target) for predicate, target in source.about(iri)]
     todo = [iri] + [subject for subject, predicate in source.pointing_at(iri) if predicate == REPORT_OF]
     found = []
     while todo:
@@ -160,14 +163,15 @@ def thing_statements(source: Source, iri: str) -> list[tuple[str, str, Term]]:
     return found
 
 
-def thing_triples(source: Source, iri: str) -> list[ox.Triple]:
-    """The thing's part as a set of triples (graphs merged, as the Turtle export merges them),
-    sorted so that the same knowledge base always gives the same files."""
+def thing_triples(source: Source, iri: str, whole: bool = True) -> list[ox.Triple]:
+    """The thing's part (or, not `whole`, its own statements) as a set of triples (graphs merged,
+    as the Turtle export merges them), sorted so that the same knowledge base always gives the
+    same files."""
     nodes: dict[str, ox.NamedNode] = {}
 
     def node(value: str) -> ox.NamedNode:
         return nodes.setdefault(value, ox.NamedNode(value))
-    return sorted({ox.Triple(node(s), node(p), o) for s, p, o in thing_statements(source, iri)}, key=str)
+    return sorted({ox.Triple(node(s), node(p), o) for s, p, o in thing_statements(source, iri, whole)}, key=str)
 
 
 @dataclass
@@ -217,7 +221,7 @@ class ThingView:
     properties: list[tuple[str, list[Value]]]
     reports: list[ReportView]  # the first REPORTS_SHOWN, oldest article first
     n_reports: int
-    pointed_from: list[tuple[str, list[Value]]]  # (property label, the things whose property names this one)
+    pointed_from: list[tuple[str, list[Value], int]]  # (property label, things whose property names this one, how many)
 
 
 @dataclass
@@ -297,21 +301,21 @@ class Describer:
         articles = {subject: self.article_of(subject) for subject, predicate in pointing if predicate == REPORT_OF}
         oldest_first = sorted(articles, key=lambda r: (self.issued(articles[r]), self.label(articles[r]), r))
         reports = [self.report(r) for r in oldest_first[:REPORTS_SHOWN]]
-        from_others: dict[str, dict[str, Value]] = defaultdict(dict)  # predicate -> the things, each once
+        from_others: dict[str, set[str]] = defaultdict(set)  # predicate -> the things, each once
         for subject, predicate in pointing:
-            if predicate in (REPORT_OF, IN_ARTICLE):
-                continue
-            other = owner(subject)
-            if other != iri and other not in from_others[predicate]:
-                from_others[predicate][other] = Value(self.label(other), other)
+            if predicate not in (REPORT_OF, IN_ARTICLE) and owner(subject) != iri:
+                from_others[predicate].add(owner(subject))
         return ThingView(
             iri, self.label(iri),
             [self.value(t) for t in found.get(_RDF.type, [])],
             [a.value for a in found.get(_SKOS.altLabel, [])],
             self._properties(found, SHOWN_APART),
             reports, len(articles),
-            sorted(((self.label(p), sorted(v.values(), key=lambda x: x.text.casefold())) for p, v in from_others.items()),
-                   key=lambda row: row[0].casefold()))
+            sorted(((self.label(p), self._named(sorted(others)[:RELATED_SHOWN]), len(others))
+                    for p, others in from_others.items()), key=lambda row: row[0].casefold()))
+
+    def _named(self, nodes: list[str]) -> list[Value]:
+        return sorted((Value(self.label(node), node) for node in nodes), key=lambda v: v.text.casefold())
 
     def report(self, iri: str) -> ReportView:
         found = values(self.source.about(iri))

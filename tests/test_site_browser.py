@@ -263,7 +263,10 @@ def test_a_saved_query_runs_from_its_form_with_the_rows_of_the_command_line(tab,
     table = visible_rows(page, "main table")
     assert len(table) == len(expected) > 0
     meeting = header.index("meeting")
-    assert [row[meeting] for row in table] == [row["meeting"].rsplit("/", 1)[1] for row in expected]
+    assert [row[meeting] for row in table] == [label(exported, URIRef(row["meeting"])) for row in expected]
+    links = page.evaluate("""column => Array.from(document.querySelectorAll("main table tbody tr"))
+        .map(row => row.cells[column].querySelector("a").href)""", meeting)
+    assert all(link.endswith("/" + page_path(row["meeting"])) for link, row in zip(links, expected)), links
     page.click("main table thead th:nth-child(%d) button" % (header.index("date") + 1))  # sortable
     dates = [row[header.index("date")] for row in visible_rows(page, "main table")]
     assert dates == sorted(dates, key=lambda d: (d == "", d)) or dates == sorted(dates)

@@ -33,6 +33,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 SCREENSHOTS = REPO / "docs" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 900}
+SETTLE_MS = 2000  # the timeline and the network animate into place after the page loads
 BLOCKING = ("serious", "critical")  # axe-core's impacts that fail a page
 # The pages there is one of, by their path in the site (kb/site/templates/base.html's menu).
 SINGLE_PAGES = {"home": "index.html", "timeline": "timeline.html", "network": "network.html",
@@ -327,11 +328,12 @@ def test_every_page_type_has_no_serious_or_critical_accessibility_violation(brow
 def test_screenshots_of_the_main_pages(tab, served_site, exported):
     meeting = max(members(exported, THING_KINDS["meeting"]), key=lambda m: (len(spans_of(exported, m)), m))
     article = spans_of(exported, meeting)[0][0]
-    shots = {"home": "index.html", "meeting": page_path(meeting), "article": page_path(article),
+    shots = {"home": "index.html", "meeting": page_path(meeting), "article": page_path(article) + "#text",
              "timeline": "timeline.html", "network": "network.html", "query": "queries/meetings.html"}
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for name, path in shots.items():
         page = tab.open(served_site.url(path))
         page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(SETTLE_MS)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
     assert not tab.errors, tab.errors

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 
-from kb.dates import ResolvedDate, resolve_date, zone
+from kb.dates import PRECISIONS, ResolvedDate, given_date, resolve_date, zone
 from kb.errors import AnnotationError, Location, Problem
 from kb.inputfiles import (ANNOTATION_LIMIT, ARTICLE_LIMIT, NOT_XML, InputFileError, ProjectFiles, as_lf, describe,
                            line_column)
@@ -79,7 +79,6 @@ SECTIONS: dict[str, dict[str, dict[str, Any]]] = {
         "R": {"status": MEETING_STATUSES, "date": DATE, "end": DATE, "waits_on": TEXT,
               "via": Ref(("actors",)), "cites": Ref(("actors",), ORGANIZATION_TYPES), "quote": QUOTE},
         "required_D": ("type", "label", "participants"),
-        "required_R": ("status",),
     },
     "measures": {
         "D": {"type": MEASURE_TYPES, "label": TEXT, "imposer": Ref(("actors",)), "target": Ref(("actors",)),
@@ -87,15 +86,16 @@ SECTIONS: dict[str, dict[str, dict[str, Any]]] = {
         "R": {"status": MEASURE_STATUSES, "date": DATE, "effective": DATE, "justification": IN_QUOTE,
               "via": Ref(("actors",)), "cites": Ref(("actors",), ORGANIZATION_TYPES), "quote": QUOTE},
         "required_D": ("type", "label", "imposer"),
-        "required_R": ("status",),
     },
     "statements": {
         "D": {"speaker": Ref(("actors",), one_or_many=True), "label": TEXT,
               "topics": Ref(("topics",), many=True),
               "about": Ref(("meetings", "measures", "statements", "roles"), many=True),
               "denies": Ref(("statements",))},
+        # quote: the speaker's own words only; attribution: the reporter's words saying who said
+        # it (and often when: "a top South Korean presidential official said Thursday")
         "R": {"mode": STATEMENT_MODES, "date": DATE, "audience": TEXT, "via": Ref(("actors",)),
-              "cites": Ref(("actors",), ORGANIZATION_TYPES), "quote": QUOTE},
+              "cites": Ref(("actors",), ORGANIZATION_TYPES), "quote": QUOTE, "attribution": QUOTE},
         "required_D": ("speaker", "label"),
         "required_R": ("mode",),
     },
@@ -107,7 +107,11 @@ ARTICLE_KEYS = {"title": QUOTE, "publisher": Ref(("actors",), ORGANIZATION_TYPES
                 "authors": Ref(("actors",), ("Person",), many=True), "published": DATE,
                 "timezone": TEXT, "date_basis": TEXT, "date_evidence": QUOTE}
 ARTICLE_REQUIRED = ("title", "published", "timezone", "date_basis")
-DATE_KEYS = {"expr", "tz", "in_tz", "anchor", "tense", "invert"}
+# A date is read from `expr` (with tz, in_tz, anchor, tense, invert), or given by hand as `value`
+# with its `precision` (day by default) and `basis` (why); `evidence` quotes the words that date
+# the item when they are outside its quotes.
+DATE_KEYS = {"expr", "tz", "in_tz", "anchor", "tense", "invert", "value", "precision", "basis", "evidence"}
+EXPRESSION_ONLY = ("in_tz", "anchor", "tense", "invert")  # keys that mean nothing for a date given by value
 QUOTE_KEYS = {"exact", "prefix", "suffix", "occurrence"}
 
 
@@ -170,6 +174,8 @@ class Report:
     dates: dict[str, ResolvedDate]
     location: Location
     raw_dates: dict[str, tuple[Any, Location]] = field(default_factory=dict)
+    attribution: list[Quote] = field(default_factory=list)  # a statement's framing: who said it
+    date_evidence: list[Quote] = field(default_factory=list)  # words that date it, outside its quotes
 
 
 @dataclass
@@ -486,7 +492,7 @@ class _Loader:
             if report.article in index:
                 index[report.article].uses.add(report.fact)
                 index[report.article].reports.append(replace(
-                    report, quotes=[], raw_dates={}, location=file(report.location),
+                    report, quotes=[], raw_dates={}, attribution=[], date_evidence=[], location=file(report.location),
                     claims={key: report.claims[key] for key in ("status", "mode") if key in report.claims}))
         return index
 
@@ -684,6 +690,8 @@ class _Loader:
                 report.claims[key] = bool(value)
             elif kind == DATE:
                 report.raw_dates[key] = (value, where)
+            elif key == "attribution":
+                report.attribution = self._quotes(article, value, where)
             elif kind == IN_QUOTE:
                 if article.stem in self.texts and (not isinstance(value, str) or not any(value in q.exact for q in quotes)):
                     self.out.add(where, f"{section} {fact}: {key} \"{value}\" is not inside the item's quote")
@@ -777,24 +785,55 @@ class _Loader:
         what = f"{report.section} {report.fact}: {key}"
         if isinstance(spec, str):
             spec = {"expr": spec}
-        if not isinstance(spec, dict) or not isinstance(spec.get("expr"), str):
-            self.out.add(where, f"{what}: a date is the printed expression, or a mapping with expr")
+        if (not isinstance(spec, dict) or not isinstance(spec.get("expr", ""), str)
+                or ("expr" not in spec and "value" not in spec)):
+            self.out.add(where, f"{what}: a date is the printed expression, or a mapping with expr or value")
             return None
         unknown = set(spec) - DATE_KEYS
         if unknown:
             self.out.add(where, f"{what}: unknown date key(s) {', '.join(sorted(map(str, unknown)))}")
             return None
-        if article.stem in self.texts and not any(spec["expr"] in q.exact for q in report.quotes):
-            self.out.add(where, f"{what}: the expression \"{spec['expr']}\" is not inside the item's quote")
+        if "evidence" in spec:
+            report.date_evidence += self._quotes(article, spec["evidence"], where)
+        words = [*report.quotes, *report.attribution, *report.date_evidence]
+        if article.stem in self.texts and "expr" in spec and not any(spec["expr"] in q.exact for q in words):
+            place = "the item's quote or attribution" if report.section == "statements" else "the item's quote"
+            self.out.add(where, f"{what}: the expression \"{spec['expr']}\" is not inside {place} "
+                                "(or give the words that date it as the date's evidence)")
+        tz = str(spec.get("tz", article.timezone))
+        if "value" in spec:
+            return self._given_date(spec, where, what, tz)
         anchor = article.published
         if "anchor" in spec:
             anchor = self._iso_date(spec["anchor"], where, f"{what}: anchor")
         if anchor is None:
             return None
         try:
-            return resolve_date(spec["expr"], anchor, str(spec.get("tz", article.timezone)),
-                                spec.get("in_tz") or place_zone, str(spec.get("tense", "past")),
+            return resolve_date(spec["expr"], anchor, tz, spec.get("in_tz") or place_zone, str(spec.get("tense", "past")),
                                 bool(spec.get("invert", False)), zone_given="tz" in spec or "in_tz" in spec)
+        except ValueError as e:
+            self.out.add(where, f"{what}: {e}")
+            return None
+
+    def _given_date(self, spec: dict, where: Location, what: str, tz: str) -> ResolvedDate | None:
+        """A date given by hand: value, precision and basis (and the words it stands for, if any)."""
+        misplaced = [k for k in EXPRESSION_ONLY if k in spec]
+        if misplaced:
+            self.out.add(where, f"{what}: {', '.join(misplaced)} belong to a date read from expr, not one given by value")
+            return None
+        value = self._iso_date(spec["value"], where, f"{what}: value")
+        precision = spec.get("precision", "day")
+        if precision not in PRECISIONS:
+            self.out.add(where, f"{what}: precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+            return None
+        basis = spec.get("basis")
+        if not isinstance(basis, str) or not basis.strip():
+            self.out.add(where, f"{what}: a date given by value needs its basis: why it is this date")
+            return None
+        if value is None:
+            return None
+        try:
+            return given_date(value, precision, basis, tz, spec.get("expr"))
         except ValueError as e:
             self.out.add(where, f"{what}: {e}")
             return None

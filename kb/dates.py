@@ -13,6 +13,24 @@ datetime.date(2019, 7, 10)
 (datetime.date(2019, 7, 12), 'day')
 >>> resolve_date("last week", anchor=date(2019, 7, 11), tz="Asia/Seoul").value
 datetime.date(2019, 7, 1)
+>>> resolve_date("Aug. 2", anchor=date(2019, 7, 31), tz="Asia/Tokyo").value
+datetime.date(2019, 8, 2)
+
+Words that name part of a month or week ("mid-July", "later in the month", "the end of the
+month", "earlier this week") have that month's or week's precision: they name no day, and a day
+guessed from them would be a fact no article states. Where something else fixes the day, the
+annotator gives it by value with its basis (`given_date`).
+
+Why a grammar of our own and not dateparser (measured by bench/dates.py, dateparser 1.5.0 with
+RELATIVE_BASE = the anchor and PREFER_DATES_FROM = the tense, on all 79 date expressions of the
+seed annotations and the 9 wire styles of issue 15): dateparser gives the same day and precision
+for 39 of the 88. It reads no part of a month or week ("later in the month", "mid-July",
+"earlier this week": no answer), no zone or part of day ("early Friday (KST)", "on Wednesday
+local time"), no "the same day"; it takes a bare weekday to be the one a week before when it is
+the anchor's own day ("Thursday" in a Thursday story: 12 of the 49 misses), counts "a day
+after" only forward and "three weeks later" to a week's Monday, and puts "Aug. 2" in a story of
+31 July in the previous year when the past is preferred. It also takes 1.6 ms an expression to
+this module's 7 µs. Growing it to these answers would take more code than the grammar below.
 """
 
 from __future__ import annotations

@@ -190,6 +190,25 @@ class FileIndex:
     reports: list[Report]  # only what the derived graph is made from: status, mode, dates
     # (Locations here name the file only, one object for all: a line per item would make this
     # twice as slow to read back, and only the file's own items need lines, when it is reloaded.)
+    definition_lines: dict[str, int] = field(default_factory=dict)  # id -> the line defining it
+
+
+@dataclass(frozen=True)
+class IdEntry:
+    """One defined id as an annotator looks it up (`tradekb ids`, `tradekb check`): what it is,
+    where it is defined, and which files name it, so that the home the rule gives it
+    (`CorpusIndex.home_of`) can be compared with where it is."""
+
+    id: str
+    section: str
+    type: str
+    label: str
+    aliases: tuple[str, ...]
+    defined_at: Location  # file and line
+    defined_in: str  # "registry" or an article stem
+    reported_by: tuple[str, ...]  # the article stems whose files report it, sorted
+    named_by: tuple[str, ...]  # every file that reports it, refers to it or names it, sorted
+    home: str  # where the rule says it is defined: "registry" or an article stem
 
 
 class CorpusIndex:
@@ -201,6 +220,8 @@ class CorpusIndex:
     def __init__(self, files: dict[str, FileIndex]) -> None:
         self.definitions: dict[str, Definition] = {}
         self.users: dict[str, set[str]] = {}  # id -> the files that use it
+        self.reporters: dict[str, set[str]] = {}  # id -> the files that report it
+        self.lines: dict[str, int] = {}  # id -> the line of its definition, in its file
         self.names: dict[str, dict[str, list[str]]] = {}  # id -> file -> the names it gives it
         self.articles: dict[str, Article] = {}
         self._files: dict[str, bytes] = {}
@@ -209,8 +230,11 @@ class CorpusIndex:
 
     def _add(self, name: str, index: FileIndex) -> None:
         self.definitions.update(index.defines)
+        self.lines.update(index.definition_lines)
         for fact in index.uses:
             self.users.setdefault(fact, set()).add(name)
+        for report in index.reports:
+            self.reporters.setdefault(report.fact, set()).add(name)
         for fact, aliases in index.aliases.items():
             self.names.setdefault(fact, {})[name] = aliases
         if index.article is not None:
@@ -228,6 +252,8 @@ class CorpusIndex:
         new.definitions = {k: v for k, v in self.definitions.items() if k not in before.defines}
         new.users = {fact: files - {name} if fact in before.uses else files for fact, files in self.users.items()}
         new.users = {fact: files for fact, files in new.users.items() if files}
+        new.reporters = {fact: files - {name} for fact, files in self.reporters.items() if files - {name}}
+        new.lines = {k: v for k, v in self.lines.items() if k not in before.defines}
         new.names = {fact: {n: a for n, a in given.items() if n != name} for fact, given in self.names.items()}
         new.names = {fact: given for fact, given in new.names.items() if given}
         new.articles = {n: a for n, a in self.articles.items() if n != name}
@@ -235,6 +261,21 @@ class CorpusIndex:
         if index is not None:
             new._add(name, index)
         return new
+
+    def home_of(self, fact: str) -> str:
+        """Where the id `fact` is to be defined, by the rule of docs/annotations.md: in the registry
+        if two or more files name it (report it, refer to it or add a name to it; the registry
+        names what its own definitions refer to), else in the one article file that names it."""
+        definition = self.definitions[fact]
+        files = self.users.get(fact, set()) | {definition.graph}
+        return definition.graph if len(files) == 1 else "registry"
+
+    def ids(self) -> list[IdEntry]:
+        """Every defined id, in id order, with its defining file:line and the files that name it."""
+        return [IdEntry(fact, d.section, d.type, d.label, tuple(d.aliases), replace(d.location, line=self.lines.get(fact, 0)),
+                        d.graph, tuple(sorted(self.reporters.get(fact, ()))), tuple(sorted(self.users.get(fact, ()))),
+                        self.home_of(fact))
+                for fact, d in sorted(self.definitions.items())]
 
     def load_order(self, extra: str) -> list[str]:
         """The files as a full load reads them (registry first, then the articles' annotation
@@ -478,6 +519,7 @@ class _Loader:
         for definition in self.definitions.values():
             if definition.graph in index:
                 index[definition.graph].defines[definition.id] = replace(definition, location=file(definition.location))
+                index[definition.graph].definition_lines[definition.id] = definition.location.line
         for fact, given in self.aliases.items():
             for alias, where in given:
                 name = _file_of(where, self.seeds)

@@ -567,3 +567,32 @@ def test_a_date_given_by_value_is_checked(mini_project, spec, words):
     edit(mini_project, "a01_mini.yaml", CURBS_EFFECTIVE, f"    effective: {spec}")
     assert_problem(single_problem(mini_project), "a01_mini.yaml",
                    line_of(mini_project, "a01_mini.yaml", "    effective: {"), "measures jp-export-curbs: effective", words)
+
+
+# -- where a thing is defined: the index of ids ------------------------------------------------------------
+
+def test_every_seed_id_is_defined_where_the_rule_puts_it():
+    from kb.annotations import CorpusIndex
+    misplaced = [(e.id, e.defined_in, e.home) for e in CorpusIndex(load_corpus(REPO).files).ids() if e.home != e.defined_in]
+    assert misplaced == []
+
+
+def test_the_index_gives_each_id_its_definition_and_who_names_it(mini_project):
+    from kb.annotations import CorpusIndex
+    index = CorpusIndex(load_corpus(mini_project).files)
+    entries = {e.id: e for e in index.ids()}
+    talks = entries["park-bennett-talks"]
+    assert (talks.defined_at.path.name, talks.defined_at.line) == (
+        "registry.yaml", line_of(mini_project, "registry.yaml", "id: park-bennett-talks"))
+    assert talks.reported_by == ("a01_mini", "a02_mini") and talks.home == "registry"
+    listened = entries["bennett-listened-carefully"]
+    assert (listened.defined_in, listened.reported_by, listened.home) == ("a02_mini", ("a02_mini",), "a02_mini")
+    assert listened.defined_at.line == line_of(mini_project, "a02_mini.yaml", "id: bennett-listened-carefully")
+    assert [e.id for e in index.ids()] == sorted(entries)
+
+
+def test_a_thing_a_second_article_names_belongs_in_the_registry(mini_project):
+    from kb.annotations import CorpusIndex
+    assert CorpusIndex(load_corpus(mini_project).files).home_of("hanbit-daily") == "a01_mini"
+    edit(mini_project, "a02_mini.yaml", "actors:\n", "actors:\n  - {id: hanbit-daily, aliases: [Hanbit]}\n")
+    assert CorpusIndex(load_corpus(mini_project).files).home_of("hanbit-daily") == "registry"

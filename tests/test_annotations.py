@@ -594,5 +594,5 @@ def test_the_index_gives_each_id_its_definition_and_who_names_it(mini_project):
 def test_a_thing_a_second_article_names_belongs_in_the_registry(mini_project):
     from kb.annotations import CorpusIndex
     assert CorpusIndex(load_corpus(mini_project).files).home_of("hanbit-daily") == "a01_mini"
-    edit(mini_project, "a02_mini.yaml", "actors:\n", "actors:\n  - {id: hanbit-daily, aliases: [Hanbit]}\n")
+    edit(mini_project, "a02_mini.yaml", '    quote: "We listened carefully"', '    quote: "We listened carefully"\n    cites: hanbit-daily')
     assert CorpusIndex(load_corpus(mini_project).files).home_of("hanbit-daily") == "registry"

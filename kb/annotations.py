@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 
-from kb.dates import PRECISIONS, ResolvedDate, given_date, resolve_date, zone
+from kb.dates import ResolvedDate, given_date, resolve_date, zone
 from kb.errors import AnnotationError, Location, Problem
 from kb.inputfiles import (ANNOTATION_LIMIT, ARTICLE_LIMIT, NOT_XML, InputFileError, ProjectFiles, as_lf, describe,
                            line_column)
@@ -864,18 +864,10 @@ class _Loader:
             self.out.add(where, f"{what}: {', '.join(misplaced)} belong to a date read from expr, not one given by value")
             return None
         value = self._iso_date(spec["value"], where, f"{what}: value")
-        precision = spec.get("precision", "day")
-        if precision not in PRECISIONS:
-            self.out.add(where, f"{what}: precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-            return None
-        basis = spec.get("basis")
-        if not isinstance(basis, str) or not basis.strip():
-            self.out.add(where, f"{what}: a date given by value needs its basis: why it is this date")
-            return None
         if value is None:
             return None
         try:
-            return given_date(value, precision, basis, tz, spec.get("expr"))
+            return given_date(value, str(spec.get("precision", "day")), str(spec.get("basis") or ""), tz, spec.get("expr"))
         except ValueError as e:
             self.out.add(where, f"{what}: {e}")
             return None

@@ -46,15 +46,10 @@ def cases() -> list[tuple[str, date, str, str, object]]:
 
 def main() -> None:
     rows = cases()
-    same, different = 0, []
-    started = time.perf_counter()
-    parsers = {tense: DateDataParser(languages=["en"], settings={"PREFER_DATES_FROM": tense, "RETURN_AS_TIMEZONE_AWARE": False})
-               for tense in ("past", "future")}
-    setup = time.perf_counter() - started
-    timed = 0.0
+    same, different, timed = 0, [], 0.0
     for expression, anchor, tz, tense, ours in rows:
-        parser = parsers[tense]
-        parser._settings.RELATIVE_BASE = datetime(anchor.year, anchor.month, anchor.day, 12)
+        parser = DateDataParser(languages=["en"], settings={
+            "PREFER_DATES_FROM": tense, "RELATIVE_BASE": datetime(anchor.year, anchor.month, anchor.day, 12)})
         t = time.perf_counter()
         data = parser.get_date_data(expression)
         timed += time.perf_counter() - t
@@ -68,11 +63,10 @@ def main() -> None:
         resolve_date(expression, anchor, tz, tense=tense)
     ours_time = time.perf_counter() - t
     print(f"{len(rows)} expressions ({len(rows) - len(WIRE)} of the seeds, {len(WIRE)} wire styles): "
-          f"dateparser gives the same answer for {same}")
+          f"dateparser gives the same day and precision for {same}")
     for expression, anchor, ours, theirs in different:
         print(f"  {expression!r} from {anchor}: kb.dates {ours}, dateparser {theirs}")
-    print(f"dateparser: {setup * 1000:.0f} ms to set up, {timed / len(rows) * 1e6:.0f} µs an expression; "
-          f"kb.dates: {ours_time / len(rows) * 1e6:.0f} µs an expression")
+    print(f"dateparser: {timed / len(rows) * 1e6:.0f} µs an expression; kb.dates: {ours_time / len(rows) * 1e6:.0f} µs")
 
 
 if __name__ == "__main__":

@@ -203,6 +203,8 @@ def test_a_node_without_a_page_redirects_to_the_page_that_shows_it(app):
     assert (response.status, response.headers["Location"]) == (303, "/id/kim-kupperman-talks.html#report-000_f0205f4675e93af6")
     span = app.respond("/id/report/000_f0205f4675e93af6/kim-kupperman-talks/span/1")
     assert span.headers["Location"] == "/id/article/000_f0205f4675e93af6.html#kim-kupperman-talks-span-1"
+    graph = app.respond("/id/graph/000_f0205f4675e93af6")
+    assert (graph.status, graph.headers["Location"]) == (303, "/store?graph=https%3A%2F%2Fw3id.org%2Ftradekb%2Fid%2Fgraph%2F000_f0205f4675e93af6")
     assert app.respond("/id/no-such-thing").status == 404
     assert app.respond("/no-such-page.html").status == 404
     assert app.respond("/id/kim-kupperman-talks", "", "image/png").status == 406
@@ -380,6 +382,9 @@ def test_serve_shows_the_site_at_its_root_and_yasgui_below_sparql_ui(served, sit
     status, headers, body = ask(served, "GET", "/sparql-ui/sparql?query=ASK%7B%7D",
                                 {"Accept": "application/sparql-results+json"})
     assert status == 200 and b'"boolean":true' in body
+    status, headers, _ = ask(served, "GET", "/id/graph/000_f0205f4675e93af6")
+    status, headers, body = ask(served, "GET", headers["location"], {"Accept": "application/n-triples"})
+    assert status == 200 and len(list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES))) > 100  # the article's graph
 
 
 def test_serve_keeps_its_policy_for_the_pages(served):

@@ -6,7 +6,7 @@ scan), plus what only a server can do: a minted IRI's own path (`/id/kim-visit`)
 Turtle, JSON-LD or N-Triples by the request's `Accept` (content negotiation, `Vary: Accept`),
 and each representation names the others in `Link: <…>; rel="alternate"` headers; a node that
 has no page of its own (a report, an evidence span) answers 303 See Other with the page that
-shows it; a saved query's page runs the query with the parameters its form sends.
+shows it, and a named graph's IRI with the Graph Store URL of its triples; a saved query's page runs the query with the parameters its form sends.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, urlencode
 
 import mimeparse
 import pyoxigraph as ox
@@ -27,6 +27,7 @@ from kb.site.pages import RDF_FILES, Pages, Rendered, page_of, static_files
 # Offered by content negotiation, the HTML last: mimeparse prefers the later of equal matches,
 # so that a client that takes anything (*/*) gets the page.
 NEGOTIATED = [*(f.media_type for f in RDF_FILES), "text/html"]
+GRAPHS = ID + "graph/"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                 ".json": "application/json", ".txt": "text/plain; charset=utf-8"}
 
@@ -48,6 +49,7 @@ class SiteApp:
     def __init__(self, store: ox.Store, project: Path) -> None:
         self.pages = Pages(store, StoreSource(store), project, served=True)
         self.static = dict(static_files())
+        self.graphs = set(store.named_graphs())
         # The pages made from whole-knowledge-base queries, as first rendered without parameters:
         # the store does not change under the site, and the timeline of a million triples takes
         # 0.7 s to render (a thing's page is rendered each time: 7-60 ms at a million triples).
@@ -87,6 +89,9 @@ class SiteApp:
         if not dot or suffix not in known or "/" in suffix:
             stem, suffix = site_path, None
         iri = ID + stem[len("id/"):]
+        if suffix is None and iri.startswith(GRAPHS) and ox.NamedNode(iri) in self.graphs:
+            # a named graph: its triples, from the SPARQL server's Graph Store (negotiated there)
+            return Response(HTTPStatus.SEE_OTHER, b"", {"Location": "/store?" + urlencode({"graph": iri})})
         if not is_thing(iri):
             target = page_of(iri)
             if suffix is None and target.startswith("id/") and self.pages.source.about(iri):

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from kb import progress
 from kb.errors import TradeKBError, writing_to
 from kb.export import replace_file
 from kb.locks import exclusive
@@ -76,13 +77,15 @@ def _write_files(store: ox.Store, root: Path, project: Path, say: Callable[[str]
     (root / SITE_MARK).write_text("a website written by tradekb site; tradekb site -o replaces it whole\n")
     for path, file in static_files():
         put(path, file.read_bytes())
-    for path, rendered in Pages(store, StoreSource(store), project).site_pages(say):
-        put(path, rendered.body)
-    source = IndexedSource(store)
-    pages = Pages(store, source, project)
-    for iri in source.things():
-        for suffix, rendered in pages.thing_files(iri).items():
-            put(f"id/{iri[len(ID):]}.{suffix}", rendered.body)
+    with progress.stage("writing the site: the pages made from whole queries"):
+        for path, rendered in Pages(store, StoreSource(store), project).site_pages(say):
+            put(path, rendered.body)
+    with progress.stage("writing the site: a page and three RDF files per thing"):
+        source = IndexedSource(store)
+        pages = Pages(store, source, project)
+        for iri in source.things():
+            for suffix, rendered in pages.thing_files(iri).items():
+                put(f"id/{iri[len(ID):]}.{suffix}", rendered.body)
     say(f"wrote the site: {count} files")
     return count
 

@@ -32,7 +32,7 @@ from kb.export import PREFIX_IRIS
 from kb.graph import TKB
 from kb.queries import (LIST_SEPARATOR, ResultFormat, ResultTable, SavedQuery, catalogue, format_results, run_query,
                         run_sparql)
-from kb.site.model import ID, ONTOLOGY_GRAPH, Describer, Source, Value, is_thing, owner, span_anchor, thing_triples
+from kb.site.model import ID, ONTOLOGY_GRAPH, SPAN_PATHS, Describer, Source, Value, is_thing, owner, span_anchor, thing_triples
 from kb.site.network import MissingQuery, NetworkFormat, network_file, network_graph, network_table, saved_query
 
 
@@ -68,6 +68,9 @@ def page_of(iri: str) -> str:
 
     >>> page_of(ID + "kim-visit"), page_of(ID + "report/000_x/kim-visit/span/1/quote")
     ('id/kim-visit.html', 'id/article/000_x.html#kim-visit-span-1')
+    >>> page_of(ID + "report/000_x/kim-says/attribution/1")
+    'id/article/000_x.html#kim-says-attribution-1'
+
     >>> page_of(str(TKB.Meeting))
     'ontology.html#Meeting'
     """
@@ -76,7 +79,7 @@ def page_of(iri: str) -> str:
     if not iri.startswith(ID):
         return iri
     parts = iri[len(ID):].split("/")
-    if parts[0] == "report" and len(parts) >= 5 and parts[3] == "span":
+    if parts[0] == "report" and len(parts) >= 5 and parts[3] in SPAN_PATHS:
         return f"id/article/{parts[1]}.html#{span_anchor(ID + '/'.join(parts[:5]))}"
     if parts[0] == "report" and len(parts) >= 3:
         return f"id/{parts[2]}.html#report-{parts[1]}"

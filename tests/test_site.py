@@ -291,7 +291,7 @@ def beside(target: Path) -> list[str]:
     return sorted(p.name for p in target.parent.iterdir() if p.name not in (target.name, f".{target.name}.lock"))
 
 
-def test_site_replaces_the_old_site_whole(seed_kb, tmp_path):
+def test_site_replaces_the_old_site_whole(seed_kb, tmp_path, site):
     target = tmp_path / "site"
     write_site(seed_kb.store, target, REPO)
     assert beside(target) == []
@@ -302,6 +302,10 @@ def test_site_replaces_the_old_site_whole(seed_kb, tmp_path):
     assert (tmp_path / old / "stale.html").is_file()
     write_site(seed_kb.store, target, REPO)
     assert old not in beside(target) and len(beside(target)) == 1
+
+    def files(root: Path) -> dict[Path, bytes]:
+        return {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert files(target) == files(site)  # the same knowledge base, the same bytes
 
 
 def test_a_site_killed_midway_leaves_the_old_one_whole(tmp_path):

@@ -208,6 +208,8 @@ def test_a_node_without_a_page_redirects_to_the_page_that_shows_it(app):
     assert app.respond("/id/no-such-thing").status == 404
     assert app.respond("/no-such-page.html").status == 404
     assert app.respond("/id/kim-kupperman-talks", "", "image/png").status == 406
+    assert app.respond("/id/kim-kupperman-talks", "", "text").status == 400  # no media type
+    assert app.respond("/id/kim%20kupperman").status == 400  # no IRI has a space
 
 
 def test_a_saved_query_runs_from_its_form(app, seed_store):

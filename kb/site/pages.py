@@ -182,6 +182,7 @@ TERM_KINDS = {str(OWL.Class): "Classes", str(OWL.ObjectProperty): "Object proper
 INDIVIDUALS = "Named individuals (closed lists)"
 EXAMPLES = 3  # instances, or uses, shown for each term of the ontology
 QUOTE_HITS = 50  # quotes shown for the words searched
+ROWS_SHOWN = 1000  # rows of a query's answer on its page (`reports` has 100,000 at 1M triples); downloads hold all
 SOURCE_COLUMNS = re.compile(r"^sources?(_[ab])?$")  # result columns that hold article stems
 MEDIA_TYPES = {ResultFormat.CSV: "text/csv; charset=utf-8", ResultFormat.TSV: "text/tab-separated-values; charset=utf-8",
                ResultFormat.JSON: "application/sparql-results+json", ResultFormat.MD: "text/markdown; charset=utf-8"}
@@ -485,9 +486,10 @@ class Pages:
                 table = answer()
             except QueryError as e:
                 error = str(e)
+        rows = cells(ResultTable(table.variables, table.rows[:ROWS_SHOWN])) if table else []
         return self.render("query.html", f"queries/{name}.html", query=query, params=params, table=table,
-                           rows=cells(table) if table else [], error=error, downloads=DOWNLOADS,
-                           cell=self.cell, query_string=urlencode(params))
+                           rows=rows, error=error, downloads=DOWNLOADS, cell=self.cell,
+                           query_string=urlencode(params))
 
     def sparql(self, params: dict[str, str]) -> Rendered:
         return self.render("sparql.html", "sparql.html")

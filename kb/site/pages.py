@@ -373,8 +373,9 @@ class Pages:
         hits, quotes, by_kind = [], [], defaultdict(list)
         if wanted and self.served:
             hits = self.name_index.search(wanted)
-            words = wanted.casefold().split()
-            quotes = [row for text, row in self.folded_quotes if all(w in text for w in words)][:QUOTE_HITS]
+            first, *rest = wanted.casefold().split()
+            quotes = list(islice((row for text, row in self.folded_quotes
+                                  if first in text and all(w in text for w in rest)), QUOTE_HITS))
         else:
             for name in self.names():
                 by_kind[name["kind"]].append(name)

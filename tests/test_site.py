@@ -208,6 +208,8 @@ def test_a_node_without_a_page_redirects_to_the_page_that_shows_it(app):
     assert app.respond("/id/no-such-thing").status == 404
     assert app.respond("/no-such-page.html").status == 404
     assert app.respond("/id/kim-kupperman-talks", "", "image/png").status == 406
+    assert app.respond("/id/kim-kupperman-talks", "", "text").status == 400  # no media type
+    assert app.respond("/id/kim%20kupperman").status == 400  # no IRI has a space
 
 
 def test_a_saved_query_runs_from_its_form(app, seed_store):
@@ -291,7 +293,7 @@ def beside(target: Path) -> list[str]:
     return sorted(p.name for p in target.parent.iterdir() if p.name not in (target.name, f".{target.name}.lock"))
 
 
-def test_site_replaces_the_old_site_whole(seed_kb, tmp_path):
+def test_site_replaces_the_old_site_whole(seed_kb, tmp_path, site):
     target = tmp_path / "site"
     write_site(seed_kb.store, target, REPO)
     assert beside(target) == []
@@ -302,6 +304,10 @@ def test_site_replaces_the_old_site_whole(seed_kb, tmp_path):
     assert (tmp_path / old / "stale.html").is_file()
     write_site(seed_kb.store, target, REPO)
     assert old not in beside(target) and len(beside(target)) == 1
+
+    def files(root: Path) -> dict[Path, bytes]:
+        return {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert files(target) == files(site)  # the same knowledge base, the same bytes
 
 
 def test_a_site_killed_midway_leaves_the_old_one_whole(tmp_path):

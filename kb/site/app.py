@@ -6,7 +6,9 @@ scan), plus what only a server can do: a minted IRI's own path (`/id/kim-visit`)
 Turtle, JSON-LD or N-Triples by the request's `Accept` (content negotiation, `Vary: Accept`),
 and each representation names the others in `Link: <…>; rel="alternate"` headers; a node that
 has no page of its own (a report, an evidence span) answers 303 See Other with the page that
-shows it, and a named graph's IRI with the Graph Store URL of its triples; a saved query's page runs the query with the parameters its form sends.
+shows it, and a named graph's IRI with the Graph Store URL of its triples; a saved query's page
+runs the query with the parameters its form sends. A bad request (an IRI no IRI can be, an Accept
+header that names no media type) is one line of text, 400, as a missing page is 404.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from kb.site.pages import RDF_FILES, Pages, Rendered, page_of, static_files
 # Offered by content negotiation, the HTML last: mimeparse prefers the later of equal matches,
 # so that a client that takes anything (*/*) gets the page.
 NEGOTIATED = [*(f.media_type for f in RDF_FILES), "text/html"]
-GRAPHS = ID + "graph/"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                 ".json": "application/json", ".txt": "text/plain; charset=utf-8"}
 
@@ -49,7 +50,7 @@ class SiteApp:
     def __init__(self, store: ox.Store, project: Path) -> None:
         self.pages = Pages(store, StoreSource(store), project, served=True)
         self.static = dict(static_files())
-        self.graphs = set(store.named_graphs())
+        self.graphs = {graph.value for graph in store.named_graphs()}
         # The pages made from whole-knowledge-base queries, as first rendered without parameters:
         # the store does not change under the site, and the timeline of a million triples takes
         # 0.7 s to render (a thing's page is rendered each time: 7-60 ms at a million triples).
@@ -85,11 +86,14 @@ class SiteApp:
     def _node(self, site_path: str, accept: str | None) -> Response:
         """A minted IRI's path, bare (negotiated) or with a file suffix."""
         stem, dot, suffix = site_path.rpartition(".")
-        known = {"html", *(f.suffix for f in RDF_FILES)}
-        if not dot or suffix not in known or "/" in suffix:
+        if not dot or suffix not in {"html", *(f.suffix for f in RDF_FILES)}:
             stem, suffix = site_path, None
         iri = ID + stem[len("id/"):]
-        if suffix is None and iri.startswith(GRAPHS) and ox.NamedNode(iri) in self.graphs:
+        try:
+            ox.NamedNode(iri)
+        except ValueError:
+            return _text(HTTPStatus.BAD_REQUEST, f"/{site_path}: {iri} is not an IRI")
+        if suffix is None and iri in self.graphs:
             # a named graph: its triples, from the SPARQL server's Graph Store (negotiated there)
             return Response(HTTPStatus.SEE_OTHER, b"", {"Location": "/store?" + urlencode({"graph": iri})})
         if not is_thing(iri):
@@ -100,7 +104,10 @@ class SiteApp:
         headers = {"Link": ", ".join(f'</{stem}.{f.suffix}>; rel="alternate"; type="{f.media_type}"'
                                      for f in RDF_FILES) + f', </{stem}.html>; rel="alternate"; type="text/html"'}
         if suffix is None:
-            chosen = mimeparse.best_match(NEGOTIATED, accept or "*/*")
+            try:
+                chosen = mimeparse.best_match(NEGOTIATED, accept or "*/*")
+            except mimeparse.MimeTypeParseException as error:
+                return _text(HTTPStatus.BAD_REQUEST, f"Accept: {error}")
             if not chosen:
                 return _text(HTTPStatus.NOT_ACCEPTABLE, f"/{site_path} is offered as {', '.join(NEGOTIATED)}")
             suffix = "html" if chosen == "text/html" else next(f.suffix for f in RDF_FILES if f.media_type == chosen)

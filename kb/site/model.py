@@ -45,6 +45,7 @@ ONTOLOGY_GRAPH = graph_iri("ontology")
 SHOWN_APART = {_RDF.type, _RDFS.label, _SKOS.altLabel, _SKOS.prefLabel, _SCHEMA.text,
                _DCT.identifier, _T.datePrecision, _T.dateEvidence}
 REPORT_OF, IN_ARTICLE, HAS_TARGET = _T.reportOf, _T.inArticle, _OA.hasTarget
+SPAN_PATHS = ("span", "attribution", "date-evidence")  # a report's targets: its words, their framing, its date's words
 # Reports shown on a thing's page, oldest first: a government in a million triples is reported by
 # over a thousand articles (a 1.8 MB page); its RDF and the `reports` query hold them all.
 REPORTS_SHOWN = 100
@@ -198,6 +199,7 @@ class Span:
     start: int
     end: int
     article: str
+    purpose: str = ""  # what the words are for, if not the report's own words: "attributing", "dating"
 
 
 @dataclass
@@ -338,13 +340,15 @@ class Describer:
 
     def span(self, node: str, article: str) -> Span:
         exact, start, end = "", 0, 0
-        for selector in values(self.source.about(node)).get(_OA.hasSelector, []):
+        found = values(self.source.about(node))
+        purpose = self.label(found[_OA.hasPurpose][0].value) if _OA.hasPurpose in found else ""
+        for selector in found.get(_OA.hasSelector, []):
             found = values(self.source.about(selector.value))
             if _OA.exact in found:
                 exact = found[_OA.exact][0].value
             if _OA.start in found:
                 start, end = int(found[_OA.start][0].value), int(found[_OA.end][0].value)
-        return Span(span_anchor(node), exact, start, end, article)
+        return Span(span_anchor(node), exact, start, end, article, purpose)
 
     def article(self, iri: str) -> ArticleView | None:
         thing = self.thing(iri)

@@ -32,7 +32,7 @@ from kb.export import PREFIX_IRIS
 from kb.graph import TKB
 from kb.queries import (LIST_SEPARATOR, ResultFormat, ResultTable, SavedQuery, catalogue, format_results, run_query,
                         run_sparql)
-from kb.site.model import ID, ONTOLOGY_GRAPH, Describer, Source, Value, is_thing, owner, span_anchor, thing_triples
+from kb.site.model import ID, ONTOLOGY_GRAPH, SPAN_PATHS, Describer, Source, Value, is_thing, owner, span_anchor, thing_triples
 from kb.site.network import MissingQuery, NetworkFormat, network_file, network_graph, network_table, saved_query
 
 
@@ -68,6 +68,9 @@ def page_of(iri: str) -> str:
 
     >>> page_of(ID + "kim-visit"), page_of(ID + "report/000_x/kim-visit/span/1/quote")
     ('id/kim-visit.html', 'id/article/000_x.html#kim-visit-span-1')
+    >>> page_of(ID + "report/000_x/kim-says/attribution/1")
+    'id/article/000_x.html#kim-says-attribution-1'
+
     >>> page_of(str(TKB.Meeting))
     'ontology.html#Meeting'
     """
@@ -76,7 +79,7 @@ def page_of(iri: str) -> str:
     if not iri.startswith(ID):
         return iri
     parts = iri[len(ID):].split("/")
-    if parts[0] == "report" and len(parts) >= 5 and parts[3] == "span":
+    if parts[0] == "report" and len(parts) >= 5 and parts[3] in SPAN_PATHS:
         return f"id/article/{parts[1]}.html#{span_anchor(ID + '/'.join(parts[:5]))}"
     if parts[0] == "report" and len(parts) >= 3:
         return f"id/{parts[2]}.html#report-{parts[1]}"
@@ -179,6 +182,7 @@ TERM_KINDS = {str(OWL.Class): "Classes", str(OWL.ObjectProperty): "Object proper
 INDIVIDUALS = "Named individuals (closed lists)"
 EXAMPLES = 3  # instances, or uses, shown for each term of the ontology
 QUOTE_HITS = 50  # quotes shown for the words searched
+ROWS_SHOWN = 1000  # rows of a query's answer on its page (`reports` has 100,000 at 1M triples); downloads hold all
 SOURCE_COLUMNS = re.compile(r"^sources?(_[ab])?$")  # result columns that hold article stems
 MEDIA_TYPES = {ResultFormat.CSV: "text/csv; charset=utf-8", ResultFormat.TSV: "text/tab-separated-values; charset=utf-8",
                ResultFormat.JSON: "application/sparql-results+json", ResultFormat.MD: "text/markdown; charset=utf-8"}
@@ -369,8 +373,9 @@ class Pages:
         hits, quotes, by_kind = [], [], defaultdict(list)
         if wanted and self.served:
             hits = self.name_index.search(wanted)
-            words = wanted.casefold().split()
-            quotes = [row for text, row in self.folded_quotes if all(w in text for w in words)][:QUOTE_HITS]
+            first, *rest = wanted.casefold().split()
+            quotes = list(islice((row for text, row in self.folded_quotes
+                                  if first in text and all(w in text for w in rest)), QUOTE_HITS))
         else:
             for name in self.names():
                 by_kind[name["kind"]].append(name)
@@ -482,9 +487,10 @@ class Pages:
                 table = answer()
             except QueryError as e:
                 error = str(e)
+        rows = cells(ResultTable(table.variables, table.rows[:ROWS_SHOWN])) if table else []
         return self.render("query.html", f"queries/{name}.html", query=query, params=params, table=table,
-                           rows=cells(table) if table else [], error=error, downloads=DOWNLOADS,
-                           cell=self.cell, query_string=urlencode(params))
+                           rows=rows, error=error, downloads=DOWNLOADS, cell=self.cell,
+                           query_string=urlencode(params))
 
     def sparql(self, params: dict[str, str]) -> Rendered:
         return self.render("sparql.html", "sparql.html")

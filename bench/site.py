@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from kb.graph import KBID  # noqa: E402
 from run import ENVIRONMENT, WHOLE_JOB, fmt_time, median  # noqa: E402
 from servers import read_endpoints  # noqa: E402
+from website import misspelled  # noqa: E402
 
 SECTION = "## The website"  # bench/site.py's section of RESULTS.md, replaced whole on each run
 TARGET_MS = 50
@@ -75,12 +76,6 @@ def sample_things(query_url: str, cls: str, count: int) -> list[str]:
 def page_of(iri: str) -> str:
     """The served page of a minted IRI https://w3id.org/tradekb/id/X: /id/X.html."""
     return "/id/" + iri[len(str(KBID)):] + ".html"
-
-
-def misspelled(name: str) -> str:
-    """`name` with the two letters after its middle swapped, as a reader might type it."""
-    i = len(name) // 2
-    return name[:i] + name[i + 1] + name[i] + name[i + 2:]
 
 
 def singleton_pages(people: list[str], count: int) -> dict[str, list[str]]:

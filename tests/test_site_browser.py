@@ -26,8 +26,8 @@ from rdflib import RDFS, Graph, URIRef
 
 from kb.graph import OA, TKB
 from servers import missing
-from website import (ID, REPO, THING_KINDS, Site, exported, members, page_path, run_tradekb,  # noqa: F401
-                     served_site, static_directory, static_site)
+from website import (ID, REPO, THING_KINDS, Site, exported, members, misspelled, page_path,  # noqa: F401
+                     run_tradekb, served_site, static_directory, static_site)
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
@@ -272,12 +272,6 @@ def test_a_saved_query_runs_from_its_form_with_the_rows_of_the_command_line(tab,
     dates = [row[header.index("date")] for row in visible_rows(page, "main table")]
     assert dates == sorted(dates, key=lambda d: (d == "", d)) or dates == sorted(dates)
     assert not tab.errors, tab.errors
-
-
-def misspelled(name: str) -> str:
-    """`name` with the two letters after its middle swapped: 'Kim Hyun-chong' -> 'Kim Hyunc-hong'."""
-    i = len(name) // 2
-    return name[:i] + name[i + 1] + name[i] + name[i + 2:]
 
 
 def test_search_finds_a_misspelled_name_and_leads_to_its_page(tab, site, exported):

@@ -75,6 +75,16 @@ def members(graph: Graph, cls: URIRef) -> list[URIRef]:
                    if isinstance(s, URIRef) and s.startswith(ID)})
 
 
+def misspelled(name: str) -> str:
+    """`name` with the two letters after its middle swapped, as a reader might type it.
+
+    >>> misspelled("Kim Hyun-chong")
+    'Kim Hyu-nchong'
+    """
+    i = len(name) // 2
+    return name[:i] + name[i + 1] + name[i] + name[i + 2:]
+
+
 def page_path(iri: str) -> str:
     """A thing's page in the site (the path of its minted IRI, as HTML: kb/site/pages.py's rule)."""
     return "id/" + iri[len(ID):] + ".html"

@@ -41,23 +41,14 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from kb.graph import KBID  # noqa: E402
 from run import ENVIRONMENT, WHOLE_JOB, fmt_time, median  # noqa: E402
 from servers import read_endpoints  # noqa: E402
-from website import misspelled  # noqa: E402
+from website import THING_KINDS, misspelled, page_path  # noqa: E402
 
 SECTION = "## The website"  # bench/site.py's section of RESULTS.md, replaced whole on each run
 TARGET_MS = 50
 TARGET_SECONDS = 120
 TARGET_MB = 1024
-TKB = "https://w3id.org/tradekb/ontology#"
-ORG = "http://www.w3.org/ns/org#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-# A page per thing: its type, and the class whose members have one.
-THING_PAGES = {"actor (person)": f"{TKB}Person", "actor (organization)": f"{TKB}Organization",
-               "meeting": f"{TKB}Meeting", "measure": f"{TKB}TradeMeasure", "statement": f"{TKB}Statement",
-               "post": f"{ORG}Membership", "place": f"{TKB}Place", "product": f"{TKB}Product",
-               "topic": f"{TKB}Topic", "article": f"{TKB}Article"}
 
 
 def sample_things(query_url: str, cls: str, count: int) -> list[str]:
@@ -71,11 +62,6 @@ def sample_things(query_url: str, cls: str, count: int) -> list[str]:
     if not iris:
         raise SystemExit(f"no member of {cls} in the corpus")
     return [iris[int(i * len(iris) / count) % len(iris)] for i in range(count)]
-
-
-def page_of(iri: str) -> str:
-    """The served page of a minted IRI https://w3id.org/tradekb/id/X: /id/X.html."""
-    return "/id/" + iri[len(str(KBID)):] + ".html"
 
 
 def singleton_pages(people: list[str], count: int) -> dict[str, list[str]]:
@@ -119,9 +105,9 @@ def served_pages(corpus: Path, count: int) -> dict[str, list[float]]:
     try:
         query_url = read_endpoints(serve).query
         port = urllib.parse.urlsplit(query_url).port
-        things = {kind: sample_things(query_url, cls, count) for kind, cls in THING_PAGES.items()}
-        pages = {kind: [page_of(iri) for iri in iris] for kind, iris in things.items()}
-        pages |= singleton_pages(things["actor (person)"], count)
+        things = {kind: sample_things(query_url, str(cls), count) for kind, cls in THING_KINDS.items()}
+        pages = {kind: ["/" + page_path(iri) for iri in iris] for kind, iris in things.items()}
+        pages |= singleton_pages(things["person"], count)
         return {kind: time_pages(port, paths) for kind, paths in pages.items()}
     finally:
         serve.send_signal(signal.SIGINT)

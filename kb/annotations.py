@@ -821,3 +821,33 @@ def load_corpus(project: Path) -> Corpus:
     Raises AnnotationError listing every problem found, one per line, each with file and line.
     """
     return _Loader(Path(project) / "seeds").load()
+
+
+def index_of_others(project: Path, stem: str = "") -> CorpusIndex:
+    """What every annotation file but `stem`'s ("registry" or an article stem) gives the others,
+    read without checking them against each other: what `tradekb check` checks one file against
+    (kb.authoring.check), whether or not the rest of the corpus loads."""
+    loader = _Loader(Path(project) / "seeds")
+    registry = loader.seeds / REGISTRY
+    if registry.exists() and stem != "registry":
+        loader._load_file(registry, None)
+    for text in sorted(loader.seeds.glob("*.txt")):
+        annotations = text.with_suffix(".yaml")
+        if text.stem != stem and annotations.exists():
+            loader._load_file(annotations, text)
+    loader._check_aliases()  # merges every file's names into the definitions
+    index = CorpusIndex(loader._index(["registry", *loader.articles]))
+    index.definitions.update(loader.definitions)  # with the line each is defined at
+    return index
+
+
+def check_article(project: Path, others: CorpusIndex, stem: str) -> tuple[list[Problem], dict[str, Definition]]:
+    """Every problem a full load would find in one article's annotations, checked against the
+    other files as `others` has them, and the things it defines."""
+    loader = _Loader(Path(project) / "seeds")
+    loader.definitions.update({k: v for k, v in others.definitions.items() if k not in others.file(stem).defines})
+    loader._load_file(loader.seeds / f"{stem}.yaml", loader.seeds / f"{stem}.txt")
+    loader._check_references()
+    loader._check_aliases()
+    loader._resolve_dates()
+    return loader.out.problems, {k: v for k, v in loader.definitions.items() if v.graph == stem}

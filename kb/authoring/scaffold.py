@@ -1,0 +1,255 @@
+"""`tradekb new ARTICLE.txt`: put a new article into the corpus and write the start of its
+annotations, so that an annotator confirms and completes instead of typing from nothing.
+
+The article is copied into seeds/ byte for byte as NNN_<16 hex>.txt: NNN one more than the
+highest number there, the hex the start of the SHA-256 of its bytes, so that the same article is
+recognised if it comes again. The scaffold beside it holds what can be found mechanically:
+
+- the header, with guesses from the dateline ("WASHINGTON, July 11 (Yonhap) --"): the credited
+  wire service, the date, the zone of the dateline's city; where no guess can be made the value
+  is `TODO`, which the loader refuses on its line;
+- every name the registry or another file defines (label or alias) found in the text, as a report
+  with its id; names found nowhere are listed in a comment, to be defined;
+- each passage between quotation marks as a candidate statement, with the nearest known actor
+  as its likely speaker;
+- the date expressions found, in a comment, each with the day it resolves to.
+
+Every guess is marked `# TODO` on its line; `tradekb check` lists the TODOs left, one per line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from kb import annotations
+from kb.annotations import ArticleText, Definition, find_quote
+from kb.authoring.index import index_of_others
+from kb.authoring.schema import schema_line
+from kb.dates import MONTHS, WEEKDAYS, resolve_date
+from kb.errors import AnnotationError
+from kb.export import write_atomically
+from kb.inputfiles import ARTICLE_LIMIT, NOT_XML, ProjectFiles, describe, line_column
+
+TODO = "TODO"
+NUMBERED = re.compile(r"(\d{3})_")
+DASH = r"(?:--|—|–|-)"
+DATELINE = re.compile(rf"^(?P<city>[A-Z][A-Z.' ]+?)(?:,\s*(?P<date>[A-Z][a-z]+\.? \d{{1,2}}(?:,? \d{{4}})?))?"
+                      rf"\s*\((?P<wire>[^)\n]+)\)\s*{DASH}", re.M)
+QUOTED = re.compile(r"“([^”\n]{3,})”|\"([^\"\n]{3,})\"")
+_PART = r"(?:early|late)\s+"
+DATE_EXPRESSION = re.compile(
+    rf"\b(?:(?:on|last|next|this|{_PART[:-3]})\s+)?(?:{_PART})?(?:{'|'.join(w.title() for w in WEEKDAYS)})"
+    rf"(?:\s+(?:morning|afternoon|evening|night))?"
+    rf"|\b(?:{'|'.join(m.title() for m in MONTHS)})\s+\d{{1,2}}(?:,\s+\d{{4}})?"
+    r"|\b(?:yesterday|today|tonight|tomorrow|(?:last|this|next|earlier this|later this)\s+(?:week|month))\b")
+NAME_LIKE = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
+SPEAKER_WINDOW = 160  # characters around a quotation searched for its speaker
+
+
+@dataclass
+class Mention:
+    """A thing of the corpus named in the article: where first, and the quote that finds it."""
+
+    definition: Definition
+    start: int
+    quote: object
+
+
+@dataclass
+class Scaffold:
+    stem: str
+    text_path: Path
+    yaml_path: Path
+    todos: int = 0
+    names: list[Mention] = field(default_factory=list)
+
+
+def stem_for(seeds: Path, data: bytes) -> str:
+    """The stem of a new article: the next number and the start of the SHA-256 of its bytes."""
+    numbers = [int(m[1]) for p in seeds.glob("*.txt") if (m := NUMBERED.match(p.name))]
+    return f"{max(numbers, default=-1) + 1:03d}_{hashlib.sha256(data).hexdigest()[:16]}"
+
+
+def quote_spec(text: ArticleText, exact: str, start: int) -> object:
+    """The shortest quote that finds `exact` at `start` (a plain string when it occurs once)."""
+    starts = text.starts(exact)
+    spec = exact if len(starts) == 1 else {"exact": exact, "occurrence": starts.index(start) + 1}
+    assert find_quote(text, spec).start == text.stored_offset(start)
+    return spec
+
+
+def _yaml(value: object) -> str:
+    """A value in YAML flow style (JSON is YAML; a plain id or word stays plain)."""
+    if isinstance(value, str) and annotations.SLUG.fullmatch(value):
+        return value
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_yaml(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_yaml(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def find_names(text: ArticleText, definitions: dict[str, Definition]) -> list[Mention]:
+    """Each named thing (actor, place, product) the text names by its label or an alias, as
+    whole words, at its first mention; the longest name wins where names overlap."""
+    forms: dict[str, list[Definition]] = {}
+    for definition in definitions.values():
+        if definition.section in annotations.ADDITIVE["aliases"]:
+            for form in {definition.fields.get("label", ""), *definition.aliases}:
+                if len(form) > 1:
+                    forms.setdefault(form, []).append(definition)
+    first: dict[str, Mention] = {}
+    taken: list[tuple[int, int]] = []
+    for form in sorted(forms, key=len, reverse=True):
+        for m in re.finditer(rf"(?<!\w){re.escape(form)}(?!\w)", text.plain):
+            if any(s < m.end() and m.start() < e for s, e in taken) and forms[form][0].section == "actors":
+                continue  # "Kim" inside "Kim Hyun-chong" names no second actor
+            taken.append(m.span())
+            for definition in forms[form]:
+                if definition.id not in first or m.start() < first[definition.id].start:
+                    first[definition.id] = Mention(definition, m.start(), quote_spec(text, form, m.start()))
+            break
+    return sorted(first.values(), key=lambda mention: mention.start)
+
+
+def _speaker(text: str, start: int, end: int, names: list[Mention]) -> str | None:
+    """The actor named nearest the quotation, after it first ("…," Park said), a person first."""
+    near = [n for n in names if n.definition.section == "actors"
+            and start - SPEAKER_WINDOW <= n.start <= end + SPEAKER_WINDOW and not start <= n.start < end]
+    if not near:
+        return None
+    return min(near, key=lambda n: (n.definition.type != "Person", n.start < start,
+                                    abs(n.start - (end if n.start >= end else start)))).definition.id
+
+
+def _dateline(text: str) -> re.Match | None:
+    return DATELINE.search(text[:2000])
+
+
+def _year(text: str) -> int | None:
+    years = Counter(int(y) for y in re.findall(r"\b(19[5-9]\d|20\d\d)\b", text))
+    return max(years, key=lambda y: (years[y], y)) if years else None
+
+
+def _header(text: str, names: list[Mention], definitions: dict[str, Definition]) -> tuple[list[str], date | None, str | None]:
+    """The header's lines, the guessed date and zone."""
+    lines, dateline = [], _dateline(text)
+    headline = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    lines.append(f"  title: {_yaml(headline)}  # TODO confirm: the headline as printed (null if none)")
+    by_name = {form.casefold(): d for d in definitions.values() if d.section == "actors"
+               for form in (d.fields.get("label", ""), *d.aliases)}
+    wire = by_name.get(dateline["wire"].casefold()) if dateline else None
+    if dateline and wire:
+        lines.append(f"  publisher: null  # TODO: the outlet that published it (an organization id), or null")
+        lines.append(f"  publisher_basis: {_yaml(TODO + ': why that publisher, or why none')}")
+        lines.append(f"  wire_services: [{wire.id}]  # TODO confirm: the dateline credits ({dateline['wire']})")
+    else:
+        credited = f" (the dateline credits {dateline['wire']}: define it)" if dateline else ""
+        lines.append(f"  publisher: null  # TODO: the outlet that published it (an organization id), or null")
+        lines.append(f"  publisher_basis: {_yaml(TODO + ': why that publisher, or why none')}")
+        lines.append(f"  wire_services: []  # TODO: organizations the text credits{credited}")
+    lines.append("  authors: []  # TODO: bylined people (person ids)")
+    published = None
+    year = _year(text)
+    if dateline and dateline["date"] and year:
+        try:
+            published = resolve_date(dateline["date"], date(year, 1, 1), "UTC").value
+        except ValueError:
+            published = None
+    if published:
+        lines.append(f"  published: {published}  # TODO confirm: from the dateline \"{dateline['date']}\" and the year {year}")
+    else:
+        lines.append("  published: TODO  # the article's own day, YYYY-MM-DD (see the dates below)")
+    zone = None
+    if dateline:
+        city = dateline["city"].strip().casefold()
+        place = next((d for d in definitions.values() if d.section == "places" and d.fields.get("timezone")
+                      and city in {f.casefold() for f in (d.fields.get("label", ""), *d.aliases)}), None)
+        zone = place.fields["timezone"] if place else None
+    if zone:
+        lines.append(f"  timezone: {zone}  # TODO confirm: the dateline's city, {dateline['city'].strip()}")
+    else:
+        lines.append("  timezone: TODO  # the IANA zone the article counts its days in (Asia/Seoul)")
+    basis = f"the dateline \"{dateline.group().strip()}\"" if dateline else "TODO"
+    lines.append(f"  date_basis: {_yaml(TODO + ': how the date was inferred; ' + basis)}")
+    return lines, published, zone
+
+
+def scaffold_text(stem: str, text: str, definitions: dict[str, Definition]) -> tuple[str, int]:
+    """The scaffold YAML for the article `text`, and how many TODOs it holds."""
+    article = ArticleText(text)
+    names = find_names(article, definitions)
+    header, published, zone = _header(article.plain, names, definitions)
+    out = [schema_line(f"{stem}.yaml"),
+           f"# Annotations for {stem}.txt, scaffolded by `tradekb new`: confirm or fix every line marked TODO,",
+           "# add what it missed (docs/annotations.md), then `tradekb check` this file until it prints no problem.",
+           "", "article:", *header, ""]
+    sections: dict[str, list[str]] = {"actors": [], "places": [], "products": []}
+    for mention in names:
+        sections[mention.definition.section].append(
+            f"  - {{id: {mention.definition.id}, quote: {_yaml(mention.quote)}}}  # {mention.definition.label}")
+    known = {f.casefold() for m in names for f in (m.definition.label, *m.definition.aliases)}
+    unknown = sorted({m.group() for m in NAME_LIKE.finditer(article.plain)} - {k for k in known}, key=article.plain.find)
+    unknown = [u for u in unknown if u.casefold() not in known]
+    for section in ("actors", "places", "products"):
+        out.append(f"{section}:")
+        out += sections[section] or ["  []"]
+        if section == "actors" and unknown:
+            out.append("  # TODO: names found in no file: define those that are actors (type, label, quote)")
+            out.append("  #   " + "; ".join(unknown))
+        out.append("")
+    out += ["roles: []", "meetings: []", "measures: []", "", "statements:"]
+    statements = 0
+    for n, m in enumerate(QUOTED.finditer(article.plain), 1):
+        words = (m[1] or m[2]).strip(" ,.")
+        start = article.plain.index(words, m.start())
+        speaker = _speaker(article.plain, m.start(), m.end(), names)
+        line, _ = line_column(article.plain, m.start())
+        out += [f"  - id: statement-{n}  # TODO: a readable id ({speaker or 'speaker'}-what-it-is-about)",
+                f"    speaker: {speaker or TODO}  # TODO confirm: the nearest actor named (line {line})",
+                f"    label: {_yaml(TODO + ': what it says, in our words')}",
+                "    mode: direct-quote",
+                f"    quote: {_yaml(quote_spec(article, words, start))}"]
+        statements += 1
+    if not statements:
+        out.append("  []")
+    out += ["", "# Date expressions found (resolved against the published date guessed above):"]
+    for m in DATE_EXPRESSION.finditer(article.plain):
+        line, _ = line_column(article.plain, m.start())
+        resolved = "(no published date yet)"
+        if published:
+            try:
+                resolved = f"-> {resolve_date(m.group(), published, zone or 'UTC').value}"
+            except ValueError:
+                resolved = "-> not understood: give it as a mapping (docs/annotations.md, Dates)"
+        out.append(f"#   line {line}: \"{m.group()}\" {resolved}")
+    scaffold = "\n".join(out) + "\n"
+    return scaffold, sum(line.count(TODO) for line in out)
+
+
+def new_article(project: Path, article: Path) -> Scaffold:
+    """Copy `article` into the project's seeds/ and write its scaffold beside it."""
+    seeds = Path(project) / "seeds"
+    data = ProjectFiles(Path(article).resolve().parent).read_bytes(Path(article).resolve(), ARTICLE_LIMIT)
+    text = ProjectFiles(Path(article).resolve().parent).read_text(Path(article).resolve(), ARTICLE_LIMIT)
+    bad = NOT_XML.search(text)
+    if bad:
+        raise AnnotationError([f"{article}:{':'.join(map(str, line_column(text, bad.start())))}: character "
+                               f"{describe(bad.group())} cannot be carried by RDF/XML (XML 1.0): remove it"])
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    for existing in seeds.glob(f"*_{digest}.txt"):
+        if existing.read_bytes() == data:
+            raise AnnotationError(f"{article}: already in the corpus as {existing.relative_to(project)}")
+    stem = stem_for(seeds, data)
+    index = index_of_others(project)
+    scaffold, todos = scaffold_text(stem, text, index.definitions)
+    text_path, yaml_path = seeds / f"{stem}.txt", seeds / f"{stem}.yaml"
+    write_atomically(text_path, data)
+    write_atomically(yaml_path, scaffold)
+    return Scaffold(stem, text_path, yaml_path, todos)

@@ -15,9 +15,9 @@ from difflib import SequenceMatcher, get_close_matches
 from pathlib import Path
 
 from kb import annotations
-from kb.annotations import AnnotationError, Definition, Problem
+from kb.annotations import AnnotationError, Definition, Location, Problem
 from kb.authoring.index import index_of_others
-from kb.inputfiles import ARTICLE_LIMIT, InputFileError, ProjectFiles, line_column
+from kb.inputfiles import ANNOTATION_LIMIT, ARTICLE_LIMIT, InputFileError, ProjectFiles, line_column
 
 SEARCHED_ABOVE = 200_000  # code points of an article above which no closest passage is looked for
 UNKNOWN_ID = re.compile(r"unknown id '([^']*)'")
@@ -55,14 +55,35 @@ def check(project: Path, file: Path | None = None) -> CheckResult:
         except AnnotationError as error:
             problems, defined = error.problems, {}
         index = index_of_others(project)
+        problems += _reported_by_none(index)
         checked = "the whole corpus"
     else:
         index = index_of_others(project, stem)
         problems, defined = annotations.check_article(project, index, stem)
         checked = f"seeds/{stem}.yaml against {len(index.articles)} other article(s) and the registry"
     hints = Hints(project, index.definitions)
-    return CheckResult(checked, [replace(p, message=p.message + hints.hint(p.message)) for p in problems],
-                       _move_to_registry(index, stem, defined))
+    problems = [replace(p, message=p.message + hints.hint(p.message)) for p in problems]
+    return CheckResult(checked, problems + _todos(project, stem), _move_to_registry(index, stem, defined))
+
+
+def _todos(project: Path, stem: str) -> list[Problem]:
+    """Each line of the file that still says TODO (a scaffold's guess not yet confirmed)."""
+    path = Path(project) / "seeds" / (annotations.REGISTRY if stem == "registry" else f"{stem}.yaml")
+    try:
+        text = ProjectFiles(project).read_text(path, ANNOTATION_LIMIT)
+    except InputFileError:
+        return []  # the loader has said why
+    return [Problem(Location(path, n), f"TODO left: {line.strip()}")
+            for n, line in enumerate(text.splitlines(), 1) if "TODO" in line]
+
+
+def _reported_by_none(index: annotations.CorpusIndex) -> list[Problem]:
+    """A registry definition no article reports: the SHACL shapes refuse it at build time (every
+    fact is reported by some article), so say it here, where it is cheap."""
+    reported = {report.fact for name in index.load_order("registry") for report in index.file(name).reports}
+    return [Problem(definition.location, f"{fact} is reported by no article: report it (with a quote) in an article, "
+                    "or remove it") for fact, definition in sorted(index.definitions.items())
+            if definition.graph == "registry" and definition.section != "topics" and fact not in reported]
 
 
 def _move_to_registry(index: annotations.CorpusIndex, stem: str, defined: dict[str, Definition]) -> list[str]:
@@ -89,7 +110,7 @@ class Hints:
 
     def hint(self, message: str) -> str:
         if m := UNKNOWN_ID.search(message):
-            return _did_you_mean(self.closest_ids(m[1]))
+            return _did_you_mean(self.closest_ids(m[1], _sections_wanted(message)))
         if m := UNKNOWN_KEY.search(message):
             return _did_you_mean(get_close_matches(m[1], m[2].split(", "), n=2, cutoff=0.6))
         if m := CLOSED_VALUE.search(message):
@@ -98,18 +119,19 @@ class Hints:
             return self.closest_passage(m[1], m[2])
         return ""
 
-    def closest_ids(self, unknown: str) -> list[str]:
-        """Ids whose id, one of its words, label or alias is close to `unknown` ('seko' finds
-        'hiroshige-seko'), the best first."""
+    def closest_ids(self, unknown: str, sections: tuple[str, ...] = ()) -> list[str]:
+        """Ids (of `sections`, if given) whose id, one of its words, label or alias is close to
+        `unknown` ('seko' finds 'hiroshige-seko'), the best first."""
         if self._names is None:
             self._names = {}
             for fact, definition in self.definitions.items():
                 for name in {fact, *fact.split("-"), _slug(definition.fields.get("label", "")),
                              *map(_slug, definition.aliases)}:
                     self._names.setdefault(name, set()).add(fact)
-        found = []
-        for name in get_close_matches(_slug(unknown), self._names, n=5, cutoff=0.75):
-            found += sorted(self._names[name] - set(found))
+        found: list[str] = []
+        for name in get_close_matches(_slug(unknown), self._names, n=10, cutoff=0.75):
+            found += sorted(fact for fact in self._names[name] - set(found)
+                            if not sections or self.definitions[fact].section in sections)
         return found[:3]
 
     def closest_passage(self, quote: str, article_name: str) -> str:
@@ -126,6 +148,19 @@ class Hints:
         start, passage = found
         line, _ = line_column(text, start)
         return f"; closest, at line {line}: \"{passage}\" ({word_difference(quote, passage)})"
+
+
+def _sections_wanted(message: str) -> tuple[str, ...]:
+    """The sections an unknown id should be in, from where the loader says it was used:
+    "meetings m: participants: unknown id …" (a key's Ref) or "actors: unknown id …" (a report)."""
+    words = message.split(": ")
+    section = words[0].split(" ")[0]
+    if section not in annotations.SECTIONS:
+        return ()
+    key = words[1] if len(words) > 2 else None
+    spec = annotations.SECTIONS[section]
+    ref = spec["D"].get(key) or spec["R"].get(key) if key else None
+    return ref.sections if isinstance(ref, annotations.Ref) else (section,)
 
 
 def _did_you_mean(names: list[str]) -> str:

@@ -128,6 +128,13 @@ def _speaker(text: str, start: int, end: int, names: list[Mention]) -> str | Non
                                     abs(n.start - (end if n.start >= end else start)))).definition.id
 
 
+def _unknown_names(text: str, names: list[Mention]) -> list[str]:
+    """Runs of capitalised words that are no known name and hold none, in order of appearance."""
+    for form in sorted({f for m in names for f in (m.definition.label, *m.definition.aliases)}, key=len, reverse=True):
+        text = re.sub(rf"(?<!\w){re.escape(form)}(?!\w)", lambda m: "\0" * len(m.group()), text)
+    return list(dict.fromkeys(m.group() for m in NAME_LIKE.finditer(text)))
+
+
 def _dateline(text: str) -> re.Match | None:
     return DATELINE.search(text[:2000])
 
@@ -194,9 +201,7 @@ def scaffold_text(stem: str, text: str, definitions: dict[str, Definition]) -> t
     for mention in names:
         sections[mention.definition.section].append(
             f"  - {{id: {mention.definition.id}, quote: {_yaml(mention.quote)}}}  # {mention.definition.label}")
-    known = {f.casefold() for m in names for f in (m.definition.label, *m.definition.aliases)}
-    unknown = sorted({m.group() for m in NAME_LIKE.finditer(article.plain)} - {k for k in known}, key=article.plain.find)
-    unknown = [u for u in unknown if u.casefold() not in known]
+    unknown = _unknown_names(article.plain, names)
     for section in ("actors", "places", "products"):
         out.append(f"{section}:")
         out += sections[section] or ["  []"]

@@ -841,13 +841,13 @@ def index_of_others(project: Path, stem: str = "") -> CorpusIndex:
     return index
 
 
-def check_article(project: Path, others: CorpusIndex, stem: str) -> tuple[list[Problem], dict[str, Definition]]:
+def check_article(project: Path, others: CorpusIndex, stem: str) -> tuple[list[Problem], FileIndex]:
     """Every problem a full load would find in one article's annotations, checked against the
-    other files as `others` has them, and the things it defines."""
+    other files as `others` has them, and what the file gives the others."""
     loader = _Loader(Path(project) / "seeds")
     loader.definitions.update({k: v for k, v in others.definitions.items() if k not in others.file(stem).defines})
     loader._load_file(loader.seeds / f"{stem}.yaml", loader.seeds / f"{stem}.txt")
     loader._check_references()
     loader._check_aliases()
     loader._resolve_dates()
-    return loader.out.problems, {k: v for k, v in loader.definitions.items() if v.graph == stem}
+    return loader.out.problems, loader._index([stem])[stem]

@@ -51,19 +51,20 @@ def check(project: Path, file: Path | None = None) -> CheckResult:
     if stem == "registry":
         try:
             annotations.load_corpus(project)
-            problems, defined = [], {}
+            problems = []
         except AnnotationError as error:
-            problems, defined = error.problems, {}
+            problems = error.problems
         index = index_of_others(project)
         problems += _reported_by_none(index)
-        checked = "the whole corpus"
+        checked, advice = "the whole corpus", []
     else:
         index = index_of_others(project, stem)
-        problems, defined = annotations.check_article(project, index, stem)
+        problems, mine = annotations.check_article(project, index, stem)
         checked = f"seeds/{stem}.yaml against {len(index.articles)} other article(s) and the registry"
+        advice = _move_to_registry(index, stem, mine)
     hints = Hints(project, index.definitions)
     problems = [replace(p, message=p.message + hints.hint(p.message)) for p in problems]
-    return CheckResult(checked, problems + _todos(project, stem), _move_to_registry(index, stem, defined))
+    return CheckResult(checked, problems + _todos(project, stem), advice)
 
 
 def _todos(project: Path, stem: str) -> list[Problem]:
@@ -86,14 +87,20 @@ def _reported_by_none(index: annotations.CorpusIndex) -> list[Problem]:
             if definition.graph == "registry" and definition.section != "topics" and fact not in reported]
 
 
-def _move_to_registry(index: annotations.CorpusIndex, stem: str, defined: dict[str, Definition]) -> list[str]:
-    """A thing that other articles report too belongs in the registry (docs/annotations.md)."""
+def _move_to_registry(index: annotations.CorpusIndex, stem: str, mine: annotations.FileIndex) -> list[str]:
+    """Things this article and another both report belong in the registry (docs/annotations.md):
+    those it defines that others use, and those another article defines that it uses."""
     advice = []
-    for fact, definition in sorted(defined.items()):
+    for fact, definition in sorted(mine.defines.items()):
         others = sorted(index.users.get(fact, set()) - {stem, "registry"})
         if others:
-            advice.append(f"{definition.location}: {fact} is reported by {len(others)} other article(s) "
+            advice.append(f"{fact} is defined here and used by {len(others)} other article(s) "
                           f"({', '.join(others[:3])}{', …' if len(others) > 3 else ''}): define it in registry.yaml")
+    for fact in sorted(mine.uses - set(mine.defines)):
+        definition = index.definitions.get(fact)
+        if definition is not None and definition.graph not in ("registry", stem):
+            advice.append(f"{fact} is defined in {definition.location} and used here too: move its definition "
+                          "to registry.yaml")
     return advice
 
 

@@ -118,14 +118,22 @@ def find_names(text: ArticleText, definitions: dict[str, Definition]) -> list[Me
     return sorted(first.values(), key=lambda mention: mention.start)
 
 
-def _speaker(text: str, start: int, end: int, names: list[Mention]) -> str | None:
-    """The actor named nearest the quotation, after it first ("…," Park said), a person first."""
-    near = [n for n in names if n.definition.section == "actors"
-            and start - SPEAKER_WINDOW <= n.start <= end + SPEAKER_WINDOW and not start <= n.start < end]
+def _speaker(text: str, start: int, end: int, mentions: list[tuple[int, Definition]]) -> str | None:
+    """The actor named nearest the quotation in its paragraph, after it first ("…," Park said), a
+    person first."""
+    low, high = max(start - SPEAKER_WINDOW, text.rfind("\n\n", 0, start)), text.find("\n\n", end)
+    high = min(end + SPEAKER_WINDOW, len(text) if high == -1 else high)
+    near = [(at, d) for at, d in mentions if low <= at <= high and not start <= at < end]
     if not near:
         return None
-    return min(near, key=lambda n: (n.definition.type != "Person", n.start < start,
-                                    abs(n.start - (end if n.start >= end else start)))).definition.id
+    return min(near, key=lambda n: (n[1].type != "Person", n[0] < start, abs(n[0] - (end if n[0] >= end else start))))[1].id
+
+
+def _actor_mentions(text: str, names: list[Mention]) -> list[tuple[int, Definition]]:
+    """Where each found actor is named, by its label or any alias, as whole words."""
+    return sorted((m.start(), n.definition) for n in names if n.definition.section == "actors"
+                  for form in {n.definition.label, *n.definition.aliases}
+                  for m in re.finditer(rf"(?<!\w){re.escape(form)}(?!\w)", text))
 
 
 def _unknown_names(text: str, names: list[Mention]) -> list[str]:
@@ -203,21 +211,22 @@ def scaffold_text(stem: str, text: str, definitions: dict[str, Definition]) -> t
             f"  - {{id: {mention.definition.id}, quote: {_yaml(mention.quote)}}}  # {mention.definition.label}")
     unknown = _unknown_names(article.plain, names)
     for section in ("actors", "places", "products"):
-        out.append(f"{section}:")
-        out += sections[section] or ["  []"]
+        out += [f"{section}:", *sections[section]] if sections[section] else [f"{section}: []"]
         if section == "actors" and unknown:
             out.append("  # TODO: names found in no file: define those that are actors (type, label, quote)")
             out.append("  #   " + "; ".join(unknown))
         out.append("")
     out += ["roles: []", "meetings: []", "measures: []", "", "statements:"]
+    actor_mentions = _actor_mentions(article.plain, names)
     statements = 0
     for n, m in enumerate(QUOTED.finditer(article.plain), 1):
         words = (m[1] or m[2]).strip(" ,.")
         start = article.plain.index(words, m.start())
-        speaker = _speaker(article.plain, m.start(), m.end(), names)
+        speaker = _speaker(article.plain, m.start(), m.end(), actor_mentions)
         line, _ = line_column(article.plain, m.start())
         out += [f"  - id: statement-{n}  # TODO: a readable id ({speaker or 'speaker'}-what-it-is-about)",
-                f"    speaker: {speaker or TODO}  # TODO confirm: the nearest actor named (line {line})",
+                f"    speaker: {speaker or TODO}  # TODO "
+                + (f"confirm: the nearest actor named (line {line})" if speaker else f"who said it, an actor id (line {line})"),
                 f"    label: {_yaml(TODO + ': what it says, in our words')}",
                 "    mode: direct-quote",
                 f"    quote: {_yaml(quote_spec(article, words, start))}"]

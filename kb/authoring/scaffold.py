@@ -23,7 +23,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -66,8 +66,7 @@ class Scaffold:
     stem: str
     text_path: Path
     yaml_path: Path
-    todos: int = 0
-    names: list[Mention] = field(default_factory=list)
+    todos: int
 
 
 def stem_for(seeds: Path, data: bytes) -> str:
@@ -152,7 +151,7 @@ def _year(text: str) -> int | None:
     return max(years, key=lambda y: (years[y], y)) if years else None
 
 
-def _header(text: str, names: list[Mention], definitions: dict[str, Definition]) -> tuple[list[str], date | None, str | None]:
+def _header(text: str, definitions: dict[str, Definition]) -> tuple[list[str], date | None, str | None]:
     """The header's lines, the guessed date and zone."""
     lines, dateline = [], _dateline(text)
     headline = next((line.strip() for line in text.splitlines() if line.strip()), "")
@@ -160,14 +159,12 @@ def _header(text: str, names: list[Mention], definitions: dict[str, Definition])
     by_name = {form.casefold(): d for d in definitions.values() if d.section == "actors"
                for form in (d.fields.get("label", ""), *d.aliases)}
     wire = by_name.get(dateline["wire"].casefold()) if dateline else None
-    if dateline and wire:
-        lines.append(f"  publisher: null  # TODO: the outlet that published it (an organization id), or null")
-        lines.append(f"  publisher_basis: {_yaml(TODO + ': why that publisher, or why none')}")
+    lines.append("  publisher: null  # TODO: the outlet that published it (an organization id), or null")
+    lines.append(f"  publisher_basis: {_yaml(TODO + ': why that publisher, or why none')}")
+    if wire:
         lines.append(f"  wire_services: [{wire.id}]  # TODO confirm: the dateline credits ({dateline['wire']})")
     else:
         credited = f" (the dateline credits {dateline['wire']}: define it)" if dateline else ""
-        lines.append(f"  publisher: null  # TODO: the outlet that published it (an organization id), or null")
-        lines.append(f"  publisher_basis: {_yaml(TODO + ': why that publisher, or why none')}")
         lines.append(f"  wire_services: []  # TODO: organizations the text credits{credited}")
     lines.append("  authors: []  # TODO: bylined people (person ids)")
     published = None
@@ -200,7 +197,7 @@ def scaffold_text(stem: str, text: str, definitions: dict[str, Definition]) -> t
     """The scaffold YAML for the article `text`, and how many TODOs it holds."""
     article = ArticleText(text)
     names = find_names(article, definitions)
-    header, published, zone = _header(article.plain, names, definitions)
+    header, published, zone = _header(article.plain, definitions)
     out = [schema_line(f"{stem}.yaml"),
            f"# Annotations for {stem}.txt, scaffolded by `tradekb new`: confirm or fix every line marked TODO,",
            "# add what it missed (docs/annotations.md), then `tradekb check` this file until it prints no problem.",

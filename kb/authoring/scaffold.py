@@ -130,9 +130,9 @@ def _speaker(text: str, start: int, end: int, mentions: list[tuple[int, Definiti
 
 def _actor_mentions(text: str, names: list[Mention]) -> list[tuple[int, Definition]]:
     """Where each found actor is named, by its label or any alias, as whole words."""
-    return sorted((m.start(), n.definition) for n in names if n.definition.section == "actors"
+    return sorted(((m.start(), n.definition) for n in names if n.definition.section == "actors"
                   for form in {n.definition.label, *n.definition.aliases}
-                  for m in re.finditer(rf"(?<!\w){re.escape(form)}(?!\w)", text))
+                  for m in re.finditer(rf"(?<!\w){re.escape(form)}(?!\w)", text)), key=lambda mention: mention[0])
 
 
 def _unknown_names(text: str, names: list[Mention]) -> list[str]:
@@ -199,7 +199,7 @@ def scaffold_text(stem: str, text: str, definitions: dict[str, Definition]) -> t
     names = find_names(article, definitions)
     header, published, zone = _header(article.plain, definitions)
     out = [schema_line(f"{stem}.yaml"),
-           f"# Annotations for {stem}.txt, scaffolded by `tradekb new`: confirm or fix every line marked TODO,",
+           f"# Annotations for {stem}.txt, scaffolded by `tradekb new`: confirm or fix each guess marked below,",
            "# add what it missed (docs/annotations.md), then `tradekb check` this file until it prints no problem.",
            "", "article:", *header, ""]
     sections: dict[str, list[str]] = {"actors": [], "places": [], "products": []}

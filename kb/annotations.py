@@ -155,7 +155,7 @@ class Definition:
 
     @property
     def label(self) -> str:
-        return self.fields["label"]
+        return self.fields.get("label", "")  # missing in a broken definition, reported as such
 
 
 @dataclass

@@ -844,8 +844,8 @@ def index_of_others(project: Path, stem: str = "") -> CorpusIndex:
 def check_article(project: Path, others: CorpusIndex, stem: str) -> tuple[list[Problem], FileIndex]:
     """Every problem a full load would find in one article's annotations, checked against the
     other files as `others` has them, and what the file gives the others."""
-    loader = _Loader(Path(project) / "seeds")
-    loader.definitions.update({k: v for k, v in others.definitions.items() if k not in others.file(stem).defines})
+    loader, before = _Loader(Path(project) / "seeds"), others.file(stem).defines
+    loader.definitions.update({k: v for k, v in others.definitions.items() if k not in before})
     loader._load_file(loader.seeds / f"{stem}.yaml", loader.seeds / f"{stem}.txt")
     loader._check_references()
     loader._check_aliases()

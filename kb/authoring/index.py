@@ -17,6 +17,7 @@ from pathlib import Path
 from kb import annotations
 from kb.export import write_atomically
 from kb.outputs import WORK
+from kb.rebuild import _collector_paused
 
 CACHE = Path(WORK) / "authoring"
 
@@ -35,7 +36,8 @@ def index_of_others(project: Path, stem: str = "") -> annotations.CorpusIndex:
     path = Path(project) / CACHE / f"others-{stem or 'none'}.pickle"
     fingerprint = _fingerprint(project, stem)
     try:
-        kept_fingerprint, index = pickle.loads(path.read_bytes())
+        with _collector_paused():  # many objects, no garbage: the collector's passes cost more than reading
+            kept_fingerprint, index = pickle.loads(path.read_bytes())
         if kept_fingerprint == fingerprint:
             return index
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):

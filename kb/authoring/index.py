@@ -2,9 +2,9 @@
 commands: `tradekb check` checks one file against the others in well under a second at a million
 triples, where reading them all takes four.
 
-The index of every file but one is kept under .build/authoring/, with a fingerprint of what it was
-read from (each other seeds file's name, size and modification time, and the loader's own code);
-while that holds, it is read back instead of the files. An edit of the file being checked leaves
+The index of every file but the one last checked is kept under .build/authoring/, with a
+fingerprint of what it was read from (each other seeds file's name, size and modification time,
+and the loader's own code); while that holds, it is read back instead of the files. An edit of the file being checked leaves
 it valid, which is the loop of an annotator: edit, check, edit.
 """
 
@@ -33,8 +33,10 @@ def _fingerprint(project: Path, stem: str) -> tuple:
 def index_of_others(project: Path, stem: str = "") -> annotations.CorpusIndex:
     """What every annotation file but `stem`'s gives the others (every file's, for ""), from the
     kept copy while the files are as they were, else read and kept."""
-    path = Path(project) / CACHE / f"others-{stem or 'none'}.pickle"
-    fingerprint = _fingerprint(project, stem)
+    # One kept index for the file last checked, one for the whole corpus (ids, new): ten megabytes
+    # each at a million triples, so not one for every file ever checked.
+    path = Path(project) / CACHE / ("others.pickle" if stem else "corpus.pickle")
+    fingerprint = (stem, _fingerprint(project, stem))
     try:
         with _collector_paused():  # many objects, no garbage: the collector's passes cost more than reading
             kept_fingerprint, index = pickle.loads(path.read_bytes())

@@ -24,11 +24,12 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Iterable
 
 from kb import annotations
-from kb.annotations import ArticleText, Definition, find_quote
+from kb.annotations import Article, ArticleText, Definition, find_quote
 from kb.authoring.index import index_of_others
 from kb.authoring.schema import schema_line
 from kb.dates import MONTHS, WEEKDAYS, resolve_date
@@ -146,38 +147,72 @@ def _dateline(text: str) -> re.Match | None:
     return DATELINE.search(text[:2000])
 
 
-def _year(text: str) -> int | None:
-    years = Counter(int(y) for y in re.findall(r"\b(19[5-9]\d|20\d\d)\b", text))
-    return max(years, key=lambda y: (years[y], y)) if years else None
+def _year(text: str, corpus_years: Counter) -> tuple[int | None, str]:
+    """The year the article most likely counts in, and why: the one most of the corpus's articles
+    are from (an article names past years more often than its own), else the one it names most."""
+    years = corpus_years or Counter(int(y) for y in re.findall(r"\b(19[5-9]\d|20\d\d)\b", text))
+    if not years:
+        return None, ""
+    return max(years, key=lambda y: (years[y], y)), "the corpus's year" if corpus_years else "the year it names"
 
 
-def _header(text: str, definitions: dict[str, Definition]) -> tuple[list[str], date | None, str | None]:
+def _credited(text: str, definitions: dict[str, Definition]) -> list[Definition]:
+    """Known organizations the text credits: a name in parentheses that ends a dateline or a line
+    ("SEOUL, July 31 (Yonhap) --", a closing "(Yonhap)"), or a line that is nothing but their
+    names ("• Reuters, Bloomberg, Kyodo"); not "(NSO)" in a sentence."""
+    by_name = {form.casefold(): d for d in definitions.values() if d.type == "Organization"
+               for form in (d.fields.get("label", ""), *d.aliases)}
+    found: dict[str, Definition] = {}
+    for m in re.finditer(rf"\(([^()\n]{{2,40}})\)\s*(?:{DASH}|$)", text, re.M):
+        if m[1].casefold() in by_name:
+            found.setdefault(by_name[m[1].casefold()].id, by_name[m[1].casefold()])
+    for line in text.splitlines():
+        names = [n.strip().casefold() for n in re.split(r",|;|\band\b", line.strip(" •*-–—\t")) if n.strip()]
+        if names and len(line) <= 80 and all(n in by_name for n in names):
+            for n in names:
+                found.setdefault(by_name[n].id, by_name[n])
+    return list(found.values())
+
+
+def _weekday_hint(text: str, year: int | None) -> str:
+    """For an article with no dated dateline: the days its "said Thursday" may be, counted from the
+    latest date it names (news says "said Thursday" of the article's own day or the day before)."""
+    said = re.search(rf"\bsaid (?:on )?({'|'.join(w.title() for w in WEEKDAYS)})\b", text)
+    named = [m.group() for m in re.finditer(rf"\b(?:{'|'.join(m.title() for m in MONTHS)}) \d{{1,2}}\b", text)]
+    if not said or not named or year is None:
+        return ""
+    latest = max(resolve_date(n, date(year, 12, 31), "UTC").value for n in named)
+    first = resolve_date(said[1], latest, "UTC", tense="future").value
+    days = ", ".join(str(first + timedelta(days=7 * n)) for n in range(3))
+    return f"; it says \"{said.group()}\", and names {latest:%B} {latest.day}: {days}, …?"
+
+
+def _header(text: str, definitions: dict[str, Definition], corpus: Counter) -> tuple[list[str], date | None, str | None]:
     """The header's lines, the guessed date and zone."""
     lines, dateline = [], _dateline(text)
     headline = next((line.strip() for line in text.splitlines() if line.strip()), "")
     lines.append(f"  title: {_yaml(headline)}  # TODO confirm: the headline as printed (null if none)")
-    by_name = {form.casefold(): d for d in definitions.values() if d.section == "actors"
-               for form in (d.fields.get("label", ""), *d.aliases)}
-    wire = by_name.get(dateline["wire"].casefold()) if dateline else None
+    credited = _credited(text, definitions)
     lines.append("  publisher: null  # TODO: the outlet that published it (an organization id), or null")
     lines.append(f"  publisher_basis: {_yaml(TODO + ': why that publisher, or why none')}")
-    if wire:
-        lines.append(f"  wire_services: [{wire.id}]  # TODO confirm: the dateline credits ({dateline['wire']})")
+    if credited:
+        lines.append(f"  wire_services: [{', '.join(d.id for d in credited)}]  # TODO confirm: the text credits "
+                     + ", ".join(d.label for d in credited))
     else:
-        credited = f" (the dateline credits {dateline['wire']}: define it)" if dateline else ""
-        lines.append(f"  wire_services: []  # TODO: organizations the text credits{credited}")
+        unknown = f" (the dateline credits {dateline['wire']}: define it)" if dateline else ""
+        lines.append(f"  wire_services: []  # TODO: organizations the text credits{unknown}")
     lines.append("  authors: []  # TODO: bylined people (person ids)")
     published = None
-    year = _year(text)
+    year, year_basis = _year(text, corpus)
     if dateline and dateline["date"] and year:
         try:
             published = resolve_date(dateline["date"], date(year, 1, 1), "UTC").value
         except ValueError:
             published = None
     if published:
-        lines.append(f"  published: {published}  # TODO confirm: from the dateline \"{dateline['date']}\" and the year {year}")
+        lines.append(f"  published: {published}  # TODO confirm: from the dateline \"{dateline['date']}\" and {year_basis}, {year}")
     else:
-        lines.append("  published: TODO  # the article's own day, YYYY-MM-DD (see the dates below)")
+        lines.append("  published: TODO  # the article's own day, YYYY-MM-DD" + _weekday_hint(text, year))
     zone = None
     if dateline:
         city = dateline["city"].strip().casefold()
@@ -193,22 +228,31 @@ def _header(text: str, definitions: dict[str, Definition]) -> tuple[list[str], d
     return lines, published, zone
 
 
-def scaffold_text(stem: str, text: str, definitions: dict[str, Definition]) -> tuple[str, int]:
-    """The scaffold YAML for the article `text`, and how many TODOs it holds."""
+def scaffold_text(stem: str, text: str, definitions: dict[str, Definition],
+                  articles: Iterable[Article] = ()) -> tuple[str, int]:
+    """The scaffold YAML for the article `text`, and how many TODOs it holds; the corpus's other
+    `articles` tell its likely year."""
+    years = Counter(a.published.year for a in articles if a.published)
     article = ArticleText(text)
     names = find_names(article, definitions)
-    header, published, zone = _header(article.plain, definitions)
+    header, published, zone = _header(article.plain, definitions, years)
     out = [schema_line(f"{stem}.yaml"),
            f"# Annotations for {stem}.txt, scaffolded by `tradekb new`: confirm or fix each guess marked below,",
            "# add what it missed (docs/annotations.md), then `tradekb check` this file until it prints no problem.",
            "", "article:", *header, ""]
     sections: dict[str, list[str]] = {"actors": [], "places": [], "products": []}
+    actor_forms = {f for m in names if m.definition.section == "actors" for f in (m.definition.label, *m.definition.aliases)}
     for mention in names:
-        sections[mention.definition.section].append(
-            f"  - {{id: {mention.definition.id}, quote: {_yaml(mention.quote)}}}  # {mention.definition.label}")
+        line = f"- {{id: {mention.definition.id}, quote: {_yaml(mention.quote)}}}"
+        form = mention.quote if isinstance(mention.quote, str) else mention.quote["exact"]
+        if mention.definition.section == "places" and form in actor_forms:  # "Seoul" mostly names the government
+            sections["places"].append(f"  # {line}  (if it names the place, not only the government)")
+        else:
+            sections[mention.definition.section].append(f"  {line}  # {mention.definition.label}")
     unknown = _unknown_names(article.plain, names)
     for section in ("actors", "places", "products"):
-        out += [f"{section}:", *sections[section]] if sections[section] else [f"{section}: []"]
+        out += [f"{section}:", *sections[section]] if any(not s.startswith("  #") for s in sections[section]) \
+            else [f"{section}: []", *sections[section]]
         if section == "actors" and unknown:
             out.append("  # TODO: names found in no file: define those that are actors (type, label, quote)")
             out.append("  #   " + "; ".join(unknown))
@@ -259,7 +303,7 @@ def new_article(project: Path, article: Path) -> Scaffold:
             raise AnnotationError(f"{article}: already in the corpus as {existing.relative_to(project)}")
     stem = stem_for(seeds, data)
     index = index_of_others(project)
-    scaffold, todos = scaffold_text(stem, text, index.definitions)
+    scaffold, todos = scaffold_text(stem, text, index.definitions, index.articles.values())
     text_path, yaml_path = seeds / f"{stem}.txt", seeds / f"{stem}.yaml"
     write_atomically(text_path, data)
     write_atomically(yaml_path, scaffold)

@@ -400,7 +400,7 @@ def check(project: Path, file: Path | None) -> None:
 def ids(project: Path, text: str) -> None:
     """List every defined id (type, label, defining file:line, reports, aliases); TEXT filters them."""
     from kb.authoring.ids import defined_ids, table
-    click.echo(table(defined_ids(project, text)), nl=False)
+    click.echo(table(defined_ids(project, text), project), nl=False)
 
 
 @cli.command()

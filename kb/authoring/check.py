@@ -56,12 +56,12 @@ def check(project: Path, file: Path | None = None) -> CheckResult:
             problems = error.problems
         index = index_of_others(project)
         problems += _reported_by_none(index)
-        checked, advice = "the whole corpus", []
+        checked, advice = "the whole corpus", _misplaced(index)
     else:
         index = index_of_others(project, stem)
         problems, mine = annotations.check_article(project, index, stem)
         checked = f"seeds/{stem}.yaml against {len(index.articles)} other article(s) and the registry"
-        advice = _move_to_registry(index, stem, mine)
+        advice = _misplaced(index.replaced(stem, mine), set(mine.defines) | mine.uses)
     hints = Hints(project, index.definitions)
     problems = [replace(p, message=p.message + hints.hint(p.message)) for p in problems]
     return CheckResult(checked, problems + _todos(project, stem), advice)
@@ -81,26 +81,24 @@ def _todos(project: Path, stem: str) -> list[Problem]:
 def _reported_by_none(index: annotations.CorpusIndex) -> list[Problem]:
     """A registry definition no article reports: the SHACL shapes refuse it at build time (every
     fact is reported by some article), so say it here, where it is cheap."""
-    reported = {report.fact for name in index.load_order("registry") for report in index.file(name).reports}
-    return [Problem(definition.location, f"{fact} is reported by no article: report it (with a quote) in an article, "
-                    "or remove it") for fact, definition in sorted(index.definitions.items())
-            if definition.graph == "registry" and definition.section != "topics" and fact not in reported]
+    return [Problem(entry.defined_at, f"{entry.id} is reported by no article: report it (with a quote) in an "
+                    "article, or remove it") for entry in index.ids()
+            if entry.defined_in == "registry" and entry.section != "topics" and not entry.reported_by]
 
 
-def _move_to_registry(index: annotations.CorpusIndex, stem: str, mine: annotations.FileIndex) -> list[str]:
-    """Things this article and another both report belong in the registry (docs/annotations.md):
-    those it defines that others use, and those another article defines that it uses."""
+def _misplaced(index: annotations.CorpusIndex, only: set[str] | None = None) -> list[str]:
+    """Where an id is defined against where the rule of docs/annotations.md puts it (the registry
+    when two or more files name it, else the one article that does): of the ids in `only`, or all."""
     advice = []
-    for fact, definition in sorted(mine.defines.items()):
-        others = sorted(index.users.get(fact, set()) - {stem, "registry"})
-        if others:
-            advice.append(f"{fact} is defined here and used by {len(others)} other article(s) "
-                          f"({', '.join(others[:3])}{', …' if len(others) > 3 else ''}): define it in registry.yaml")
-    for fact in sorted(mine.uses - set(mine.defines)):
-        definition = index.definitions.get(fact)
-        if definition is not None and definition.graph not in ("registry", stem):
-            advice.append(f"{fact} is defined in {definition.location} and used here too: move its definition "
-                          "to registry.yaml")
+    for entry in index.ids():
+        if entry.home == entry.defined_in or (only is not None and entry.id not in only):
+            continue
+        if entry.home == "registry":
+            advice.append(f"{entry.defined_at}: {entry.id} is named by {len(entry.named_by)} files "
+                          f"({', '.join(entry.named_by[:4])}{', …' if len(entry.named_by) > 4 else ''}): define it in "
+                          f"{annotations.REGISTRY}")
+        else:
+            advice.append(f"{entry.defined_at}: {entry.id} is named by {entry.home} alone: define it in {entry.home}.yaml")
     return advice
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kb import annotations as fmt
+from kb.dates import PRECISIONS
 from kb.export import write_atomically
 
 SCHEMA_DIR = "ontology"
@@ -56,7 +57,12 @@ KEY_DOCS = {
     "title": "the article's words for the post (inside the quote); in the header, the headline as printed",
     "acting": "whether the article calls the post acting",
     "status": "what the article says of its status",
-    "date": "a date expression printed inside the quote, or a mapping with expr",
+    "date": "a date expression printed inside the item's words, or a mapping with expr or value",
+    "attribution": "the reporter's framing: who said it, to whom, often when (a quote)",
+    "value": "a date given by hand, YYYY-MM-DD, where no expression says it",
+    "precision": "how much of a date given by value is known (default day)",
+    "basis": "why a date given by value is this date, in words a reader can check",
+    "evidence": "the words that date the item, when they are outside its quotes (a quote)",
     "end": "the last day, as a date expression",
     "effective": "the day it takes effect, as a date expression",
     "waits_on": "what it waits on, in free text",
@@ -88,7 +94,8 @@ KEY_DOCS = {
 ISO_DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 DATE_KEY_SCHEMAS = {"expr": {"type": "string", "minLength": 1}, "tz": {"type": "string"},
                     "in_tz": {"type": "string"}, "anchor": ISO_DATE, "tense": {"enum": ["past", "future"]},
-                    "invert": {"type": "boolean"}}
+                    "invert": {"type": "boolean"}, "value": ISO_DATE, "precision": {"enum": list(PRECISIONS)},
+                    "basis": {"type": "string", "minLength": 1}, "evidence": {"$ref": "#/$defs/quote"}}
 QUOTE_KEY_SCHEMAS = {"exact": {"type": "string", "minLength": 1}, "prefix": {"type": "string"},
                      "suffix": {"type": "string"}, "occurrence": {"type": "integer", "minimum": 1}}
 KIND_SCHEMAS = {fmt.TEXT: {"type": "string", "minLength": 1}, fmt.BOOL: {"type": "boolean"},
@@ -165,7 +172,8 @@ def _common_defs() -> dict:
         "quote": {"anyOf": [{"$ref": "#/$defs/span"}, {"type": "array", "items": {"$ref": "#/$defs/span"}, "minItems": 1}]},
         "date": {"anyOf": [{"type": "string", "minLength": 1},
                            {"type": "object", "properties": {k: _described(v, k) for k, v in DATE_KEY_SCHEMAS.items()},
-                            "required": ["expr"], "additionalProperties": False}]},
+                            "anyOf": [{"required": ["expr"]}, {"required": ["value", "basis"]}],
+                            "additionalProperties": False}]},
     }
 
 
@@ -247,7 +255,10 @@ def reference() -> str:
     for name, title in (("span", "A quote"), ("date", "A date")):
         obj = next(s for s in defs[name]["anyOf"] if s.get("type") == "object")
         lines += ["", f"### {title}: text, or a mapping with these keys", ""]
-        lines += _table(obj["properties"], set(obj["required"]))
+        if "anyOf" in obj:
+            lines += ["Required: " + ", or ".join(" and ".join(f"`{k}`" for k in one["required"]) for one in obj["anyOf"])
+                      + ".", ""]
+        lines += _table(obj["properties"], set(obj.get("required", ())))
     lines += ["", REFERENCE_END, ""]
     return "\n".join(lines)
 

@@ -55,8 +55,8 @@ def finish(scaffold: Path, finished: Path) -> None:
         guessed = f"{key}: {json.dumps(kept)}" if key == "title" else f"{key}: {kept}".replace("'", "")
         assert guessed in ours or f"{key}: TODO" in ours, key
     for item in theirs.get("statements", []):
-        quote = item["quote"]
-        assert f"quote: \"{quote}\"" in ours, quote  # each quotation was a candidate
+        assert f"quote: \"{item['quote']}\"" in ours, item["quote"]  # each quotation was a candidate
+        assert f"attribution: \"{item['attribution']}\"" in ours, item["attribution"]  # with its framing
     shutil.copyfile(finished, scaffold)
 
 

@@ -32,7 +32,7 @@ from kb import annotations
 from kb.annotations import Article, ArticleText, Definition, find_quote
 from kb.authoring.index import index_of_others
 from kb.authoring.schema import schema_line
-from kb.dates import MONTHS, WEEKDAYS, resolve_date
+from kb.dates import MONTH_NAME, MONTHS, WEEKDAYS, resolve_date
 from kb.errors import AnnotationError
 from kb.export import write_atomically
 from kb.inputfiles import ARTICLE_LIMIT, NOT_XML, ProjectFiles, describe, line_column
@@ -43,12 +43,16 @@ DASH = r"(?:--|—|–|-)"
 DATELINE = re.compile(rf"^(?P<city>[A-Z][A-Z.' ]+?)(?:,\s*(?P<date>[A-Z][a-z]+\.? \d{{1,2}}(?:,? \d{{4}})?))?"
                       rf"\s*\((?P<wire>[^)\n]+)\)\s*{DASH}", re.M)
 QUOTED = re.compile(r"“([^”\n]{3,})”|\"([^\"\n]{3,})\"")
-_PART = r"(?:early|late)\s+"
-DATE_EXPRESSION = re.compile(
-    rf"\b(?:(?:on|last|next|this|{_PART[:-3]})\s+)?(?:{_PART})?(?:{'|'.join(w.title() for w in WEEKDAYS)})"
+_WEEKDAYS = "|".join(w.title() for w in WEEKDAYS)
+_MONTHS = "|".join(m.title() for m in MONTH_NAME.split("|"))  # names and wire abbreviations ("Aug.")
+DATE_EXPRESSION = re.compile(  # the forms kb.dates reads, as printed (a month or weekday capitalised)
+    rf"\b(?:(?:[Oo]n|[Ll]ast|[Nn]ext|[Tt]his|[Ee]arly|[Ll]ate)\s+)?(?:(?:early|late)\s+)?(?:{_WEEKDAYS})\b"
     rf"(?:\s+(?:morning|afternoon|evening|night))?"
-    rf"|\b(?:{'|'.join(m.title() for m in MONTHS)})\s+\d{{1,2}}(?:,\s+\d{{4}})?"
-    r"|\b(?:yesterday|today|tonight|tomorrow|(?:last|this|next|earlier this|later this)\s+(?:week|month))\b")
+    rf"|\b(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,\s+\d{{4}})?|\b\d{{1,2}}\s+(?:{_MONTHS})\b"
+    rf"|\b(?:mid|early|late)-(?:{_MONTHS})\b"
+    r"|\b(?:yesterday|today|tonight|tomorrow|(?:last|this|next|earlier this|later this|later in the|earlier in the)"
+    r"\s+(?:week|month)|(?:the\s+)?(?:end|beginning|start|middle)\s+of\s+(?:the|this)\s+month)\b")
+SPEECH = re.compile(r"\b(?:said|says|told|added|noted|stated|asked|wrote|according to)\b")
 NAME_LIKE = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
 SPEAKER_WINDOW = 160  # characters around a quotation searched for its speaker
 
@@ -134,6 +138,20 @@ def _actor_mentions(text: str, names: list[Mention]) -> list[tuple[int, Definiti
     return sorted(((m.start(), n.definition) for n in names if n.definition.section == "actors"
                   for form in {n.definition.label, *n.definition.aliases}
                   for m in re.finditer(rf"(?<!\w){re.escape(form)}(?!\w)", text)), key=lambda mention: mention[0])
+
+
+def _attribution(text: str, start: int, end: int) -> tuple[int, str] | None:
+    """(start, words) of the reporter's framing of the quotation at [start, end): the clause after
+    it up to the sentence's end ("…," a ministry official told reporters), or the one before it
+    ("Kim said:"), if it has a verb of saying."""
+    after = re.match(r"[\s,]*([^.“”\"\n]{3,160}?)(?=[.\n]|$)", text[end:])
+    if after and SPEECH.search(after[1]):
+        return end + after.start(1), after[1].rstrip(" ,")
+    sentence = re.split(r"(?<=[.!?])\s+|\n", text[max(0, start - 160):start])[-1]
+    words = sentence.rstrip(" :,")
+    if len(words) > 2 and SPEECH.search(words) and re.search(r"[:,]\s*$", sentence):  # leads into the quotation
+        return start - len(sentence), words
+    return None
 
 
 def _unknown_names(text: str, names: list[Mention]) -> list[str]:
@@ -271,6 +289,12 @@ def scaffold_text(stem: str, text: str, definitions: dict[str, Definition],
                 f"    label: {_yaml(TODO + ': what it says, in our words')}",
                 "    mode: direct-quote",
                 f"    quote: {_yaml(quote_spec(article, words, start))}"]
+        framing = _attribution(article.plain, m.start(), m.end())
+        if framing:
+            out.append(f"    attribution: {_yaml(quote_spec(article, framing[1], framing[0]))}  # TODO confirm: the framing")
+            said_when = DATE_EXPRESSION.search(framing[1])
+            if said_when:
+                out.append(f"    date: {_yaml(said_when.group())}  # TODO confirm: when it was said")
         statements += 1
     if not statements:
         out.append("  []")

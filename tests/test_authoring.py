@@ -179,3 +179,9 @@ def test_the_ontology_holds_nothing_specific_to_one_dispute():
     for name in ("tradekb.ttl", "shapes.ttl"):
         text = (REPO / "ontology" / name).read_text(encoding="utf-8")
         assert not re.search(r"Japan|Korea|Seoul|Tokyo|KST|Yonhap|2019", text), name
+
+
+def test_the_kept_index_lies_under_the_build_work_directory():
+    from kb.authoring.index import CACHE
+    from kb.outputs import WORK
+    assert CACHE.parent == Path(WORK)

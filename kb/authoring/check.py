@@ -86,19 +86,21 @@ def _reported_by_none(index: annotations.CorpusIndex) -> list[Problem]:
             if entry.defined_in == "registry" and entry.section != "topics" and not entry.reported_by]
 
 
-def _misplaced(index: annotations.CorpusIndex, only: set[str] | None = None) -> list[str]:
+def _misplaced(index: annotations.CorpusIndex, facts: set[str] | None = None) -> list[str]:
     """Where an id is defined against where the rule of docs/annotations.md puts it (the registry
-    when two or more files name it, else the one article that does): of the ids in `only`, or all."""
+    when two or more files name it, else the one article that does): of the ids `facts`, or all."""
     advice = []
-    for entry in index.ids():
-        if entry.home == entry.defined_in or (only is not None and entry.id not in only):
+    for fact in sorted(index.definitions if facts is None else facts & set(index.definitions)):
+        definition, home = index.definitions[fact], index.home_of(fact)
+        if home == definition.graph:
             continue
-        if entry.home == "registry":
-            advice.append(f"{entry.defined_at}: {entry.id} is named by {len(entry.named_by)} files "
-                          f"({', '.join(entry.named_by[:4])}{', …' if len(entry.named_by) > 4 else ''}): define it in "
-                          f"{annotations.REGISTRY}")
+        where = replace(definition.location, line=index.lines.get(fact, 0))
+        if home == "registry":
+            named = sorted(index.users.get(fact, set()) | {definition.graph})
+            advice.append(f"{where}: {fact} is named by {len(named)} files ({', '.join(named[:4])}"
+                          f"{', …' if len(named) > 4 else ''}): define it in {annotations.REGISTRY}")
         else:
-            advice.append(f"{entry.defined_at}: {entry.id} is named by {entry.home} alone: define it in {entry.home}.yaml")
+            advice.append(f"{where}: {fact} is named by {home} alone: define it in {home}.yaml")
     return advice
 
 

@@ -10,16 +10,16 @@ it valid, which is the loop of an annotator: edit, check, edit.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 from pathlib import Path
 
 from kb import annotations
-from kb.export import write_atomically
-from kb.outputs import WORK
-from kb.rebuild import _collector_paused
 
-CACHE = Path(WORK) / "authoring"
+# Under kb.outputs.WORK (a test holds them equal): importing kb.outputs, kb.export or kb.rebuild
+# brings in rdflib and Oxigraph, 0.3 s of CPU that a check, which needs neither, would pay each time.
+CACHE = Path(".build") / "authoring"
 
 
 def _fingerprint(project: Path, stem: str) -> tuple:
@@ -37,14 +37,19 @@ def index_of_others(project: Path, stem: str = "") -> annotations.CorpusIndex:
     # each at a million triples, so not one for every file ever checked.
     path = Path(project) / CACHE / ("others.pickle" if stem else "corpus.pickle")
     fingerprint = (stem, _fingerprint(project, stem))
+    collecting = gc.isenabled()
+    gc.disable()  # many objects, no garbage: the collector's passes cost more than the reading (as kb.rebuild)
     try:
-        with _collector_paused():  # many objects, no garbage: the collector's passes cost more than reading
-            kept_fingerprint, index = pickle.loads(path.read_bytes())
+        kept_fingerprint, index = pickle.loads(path.read_bytes())
         if kept_fingerprint == fingerprint:
             return index
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         pass
+    finally:
+        if collecting:
+            gc.enable()
     index = annotations.index_of_others(project, stem)
+    from kb.export import write_atomically
     try:
         write_atomically(path, pickle.dumps((fingerprint, index), protocol=pickle.HIGHEST_PROTOCOL))
     except OSError:

@@ -64,8 +64,9 @@ def check_fails_with_only_todos(project: Path, scaffold: Path) -> None:
     result = tradekb(project, "check", str(scaffold.relative_to(project)), ok=False)
     lines = result.stderr.splitlines()
     assert lines and all(PROBLEM_LINE.match(line) for line in lines), result.stderr
-    todo_lines = [n for n, line in enumerate(scaffold.read_text(encoding="utf-8").splitlines(), 1) if "TODO" in line]
-    assert {f"{scaffold.relative_to(project)}:{n}" for n in todo_lines} <= {line.split(": ")[0] for line in lines}
+    todo_lines = {f"{scaffold.relative_to(project)}:{n}"
+                  for n, line in enumerate(scaffold.read_text(encoding="utf-8").splitlines(), 1) if "TODO" in line}
+    assert {line.split(": ")[0] for line in lines} == todo_lines  # every TODO said, and nothing but the TODOs
 
 
 def rows(project: Path, query: str) -> list[dict[str, str]]:

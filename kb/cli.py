@@ -400,7 +400,11 @@ def check(project: Path, file: Path | None) -> None:
 def ids(project: Path, text: str) -> None:
     """List every defined id (type, label, defining file:line, reports, aliases); TEXT filters them."""
     from kb.authoring.ids import defined_ids, table
-    click.echo(table(defined_ids(project, text), project), nl=False)
+    entries = defined_ids(project, text)
+    if not entries:
+        _say(f"no id, label or alias contains {text!r}" if text else "no ids defined yet")
+        return
+    click.echo(table(entries, project), nl=False)
 
 
 @cli.command()

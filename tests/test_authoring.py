@@ -185,3 +185,9 @@ def test_the_kept_index_lies_under_the_build_work_directory():
     from kb.authoring.index import CACHE
     from kb.outputs import WORK
     assert CACHE.parent == Path(WORK)
+
+
+def test_ids_that_match_nothing_say_so(mini_project):
+    result = run(mini_project, "ids", "zzz")
+    assert result.exit_code == 0
+    assert (result.stdout, result.stderr) == ("", "no id, label or alias contains 'zzz'\n")

@@ -191,3 +191,26 @@ def test_ids_that_match_nothing_say_so(mini_project):
     result = run(mini_project, "ids", "zzz")
     assert result.exit_code == 0
     assert (result.stdout, result.stderr) == ("", "no id, label or alias contains 'zzz'\n")
+
+
+@pytest.mark.parametrize("text_path", sorted((REPO / "seeds").glob("*.txt")), ids=lambda p: p.stem)
+def test_every_quote_a_scaffold_writes_finds_its_words(text_path):
+    """Each seed article scaffolded as if new (against the other files): every quote and
+    attribution it proposes is found in the article, once, and an actor's is its name."""
+    from kb.annotations import find_quote, index_of_others  # not the kept copy: nothing written in the repository
+    from kb.authoring.scaffold import scaffold_text
+    from kb.yamlfile import load_yaml
+    others = index_of_others(REPO, text_path.stem)
+    text = text_path.read_text(encoding="utf-8")
+    scaffold = load_yaml(scaffold_text(text_path.stem, text, others.definitions, others.articles.values())[0])
+    proposed = 0
+    for section in ("actors", "places", "products", "statements"):
+        for item in scaffold.get(section) or []:
+            for key in ("quote", "attribution"):
+                if key in item:
+                    found = find_quote(text, item[key])
+                    proposed += 1
+                    if section == "actors":
+                        definition = others.definitions[item["id"]]
+                        assert found.exact.casefold() in {n.casefold() for n in (definition.label, *definition.aliases)}
+    assert proposed

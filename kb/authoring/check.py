@@ -68,14 +68,17 @@ def check(project: Path, file: Path | None = None) -> CheckResult:
 
 
 def _todos(project: Path, stem: str) -> list[Problem]:
-    """Each line of the file that still says TODO (a scaffold's guess not yet confirmed)."""
-    path = Path(project) / "seeds" / (annotations.REGISTRY if stem == "registry" else f"{stem}.yaml")
-    try:
-        text = ProjectFiles(project).read_text(path, ANNOTATION_LIMIT)
-    except InputFileError:
-        return []  # the loader has said why
-    return [Problem(Location(path, n), f"TODO left: {line.strip()}")
-            for n, line in enumerate(text.splitlines(), 1) if "TODO" in line]
+    """Each line that still says TODO (a scaffold's guess not yet confirmed), in the article's
+    file, or in every file for the whole corpus."""
+    seeds, files, problems = Path(project) / "seeds", ProjectFiles(project), []
+    for path in sorted(seeds.glob("*.yaml")) if stem == "registry" else [seeds / f"{stem}.yaml"]:
+        try:
+            text = files.read_text(path, ANNOTATION_LIMIT)
+        except InputFileError:
+            continue  # the loader has said why
+        problems += [Problem(Location(path, n), f"TODO left: {line.strip()}")
+                     for n, line in enumerate(text.splitlines(), 1) if "TODO" in line]
+    return problems
 
 
 def _reported_by_none(index: annotations.CorpusIndex) -> list[Problem]:
@@ -161,12 +164,14 @@ def _sections_wanted(message: str) -> tuple[str, ...]:
     """The sections an unknown id should be in, from where the loader says it was used:
     "meetings m: participants: unknown id …" (a key's Ref) or "actors: unknown id …" (a report)."""
     words = message.split(": ")
-    section = words[0].split(" ")[0]
-    if section not in annotations.SECTIONS:
+    section, key = words[0].split(" ")[0], words[1] if len(words) > 2 else None
+    if section == "article":
+        ref = annotations.ARTICLE_KEYS.get(key)
+    elif section in annotations.SECTIONS:
+        spec = annotations.SECTIONS[section]
+        ref = (spec["D"].get(key) or spec["R"].get(key)) if key else None
+    else:
         return ()
-    key = words[1] if len(words) > 2 else None
-    spec = annotations.SECTIONS[section]
-    ref = spec["D"].get(key) or spec["R"].get(key) if key else None
     return ref.sections if isinstance(ref, annotations.Ref) else (section,)
 
 

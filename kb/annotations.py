@@ -266,9 +266,9 @@ class CorpusIndex:
         """Where the id `fact` is to be defined, by the rule of docs/annotations.md: in the registry
         if two or more files name it (report it, refer to it or add a name to it; the registry
         names what its own definitions refer to), else in the one article file that names it."""
-        definition = self.definitions[fact]
-        files = self.users.get(fact, set()) | {definition.graph}
-        return definition.graph if len(files) == 1 else "registry"
+        graph = self.definitions[fact].graph
+        files = self.users.get(fact, set()) | ({graph} - {"registry"})  # an article names what it defines
+        return files.pop() if len(files) == 1 else graph if not files else "registry"
 
     def ids(self) -> list[IdEntry]:
         """Every defined id, in id order, with its defining file:line and the files that name it."""

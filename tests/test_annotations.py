@@ -596,3 +596,20 @@ def test_a_thing_a_second_article_names_belongs_in_the_registry(mini_project):
     assert CorpusIndex(load_corpus(mini_project).files).home_of("hanbit-daily") == "a01_mini"
     edit(mini_project, "a02_mini.yaml", '    quote: "We listened carefully"', '    quote: "We listened carefully"\n    cites: hanbit-daily')
     assert CorpusIndex(load_corpus(mini_project).files).home_of("hanbit-daily") == "registry"
+
+
+def test_a_date_given_by_value_may_keep_the_words_it_stands_for(mini_project):
+    edit(mini_project, "a01_mini.yaml", CURBS_EFFECTIVE,
+         '    effective: {expr: "since July 4", value: 2019-07-01, precision: month, basis: "why"}')
+    resolved = report(load_corpus(mini_project), "a01_mini", "jp-export-curbs").dates["effective"]
+    assert (resolved.expression, resolved.value, resolved.precision, resolved.anchor) == (
+        "since July 4", date(2019, 7, 1), "month", None)
+
+
+def test_the_index_without_a_file_forgets_what_it_reported_and_defined(mini_project):
+    from kb.annotations import CorpusIndex
+    index = CorpusIndex(load_corpus(mini_project).files).replaced("a02_mini", None)
+    entries = {e.id: e for e in index.ids()}
+    assert "bennett-listened-carefully" not in entries
+    assert entries["park-bennett-talks"].reported_by == ("a01_mini",)
+    assert entries["park-bennett-talks"].home == "a01_mini"  # now only a01 names it

@@ -106,7 +106,7 @@ def test_a_corpus_about_another_dispute_is_started_with_init_and_answers_the_sav
         finish(scaffold, LUMBER / f"{name}.yaml")
         tradekb(project, "check", str(scaffold.relative_to(project)))
         stems[name] = scaffold.stem
-    tradekb(project, "check")
+    assert tradekb(project, "check").stdout == "no problems: the whole corpus\n"  # no note: each id where it belongs
     tradekb(project, "build")
 
     # Every saved query without parameters answered; what they say is what the annotations say.

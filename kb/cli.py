@@ -384,6 +384,65 @@ def site(project: Path, output: Path, engine: str, store: str) -> None:
     write_site(validated_knowledge_base(project, Engine(engine), _say, _store(store, project)).store, output, project, _say)
     click.echo(str(output / "index.html"))
 
+
+@cli.command()
+@click.argument("article", type=click.Path(dir_okay=False, path_type=Path))
+@_in_project
+def new(project: Path, article: Path) -> None:
+    """Copy ARTICLE into seeds/ byte for byte and write the scaffold of its annotations beside it.
+
+    The scaffold holds the guesses a person confirms: the header from the dateline, every known
+    name found with its id, each quotation as a candidate statement, the date expressions found;
+    each guess is marked TODO (docs/annotations.md)."""
+    from kb.authoring.scaffold import new_article
+    made = new_article(project, article)
+    click.echo(str(made.text_path))
+    click.echo(str(made.yaml_path))
+    _say(f"{made.todos} TODO(s) to confirm or fill in; then: tradekb check {made.yaml_path}")
+
+
+@cli.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@_in_project
+def check(project: Path, file: Path | None) -> None:
+    """Check one annotation FILE against the rest of the corpus (all files if none), with hints.
+
+    Unknown ids, keys and values get the closest known ones; a quote not found, the closest passage
+    of the article; a thing other articles report too, a note to define it in the registry; every
+    TODO left is a problem. Exit 2 if any problem."""
+    from kb.authoring.check import check as check_file
+    from kb.errors import AnnotationError
+    result = check_file(project, file)
+    for advice in result.advice:
+        click.echo(f"note: {advice}")
+    if result.problems:
+        raise AnnotationError(result.problems)
+    click.echo(f"no problems: {result.checked}")
+
+
+@cli.command()
+@click.argument("text", required=False, default="")
+@_in_project
+def ids(project: Path, text: str) -> None:
+    """List every defined id (type, label, defining file:line, reports, aliases); TEXT filters them."""
+    from kb.authoring.ids import defined_ids, table
+    entries = defined_ids(project, text)
+    if not entries:
+        _say(f"no id, label or alias contains {text!r}" if text else "no ids defined yet")
+        return
+    click.echo(table(entries, project), nl=False)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def init(directory: Path) -> None:
+    """Start a new, empty corpus in DIRECTORY: ontology, shapes, schemas and saved queries copied,
+    an empty registry, a README stub. Then add articles with `tradekb -C DIRECTORY new`."""
+    from kb.authoring.corpus import init_corpus
+    for path in init_corpus(directory):
+        click.echo(str(path))
+
+
 def _emit(data: bytes, output: Path | None) -> None:
     if output is None:
         sys.stdout.buffer.write(data)

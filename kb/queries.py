@@ -351,7 +351,10 @@ def _cell(term: Term | None) -> str:
 
 
 def format_results(table: ResultTable, fmt: ResultFormat) -> str:
-    """The result in one of the output formats (JSON is SPARQL 1.1 Query Results JSON)."""
+    """The result in one of the file formats (JSON is SPARQL 1.1 Query Results JSON); the table for
+    people is kb.tables.render's."""
+    if fmt is ResultFormat.TABLE:
+        raise ValueError("a table for people is drawn by kb.tables.render")
     if fmt is ResultFormat.JSON:
         return json.dumps({"head": {"vars": table.variables},
                            "results": {"bindings": [
@@ -363,17 +366,10 @@ def format_results(table: ResultTable, fmt: ResultFormat) -> str:
     if fmt is ResultFormat.TSV:
         return "".join("\t".join(c.replace("\t", " ").replace("\n", " ") for c in row) + "\n"
                        for row in [table.variables, *cells])
-    if fmt is ResultFormat.MD:
-        def esc(c: str) -> str:
-            return c.replace("|", "\\|").replace("\n", " ")
-        lines = ["| " + " | ".join(table.variables) + " |", "|" + "---|" * len(table.variables)]
-        lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in cells]
-        return "\n".join(lines) + "\n"
-    widths = [max([len(v)] + [len(row[i]) for row in cells]) for i, v in enumerate(table.variables)]
-    lines = ["  ".join(v.ljust(w) for v, w in zip(table.variables, widths)).rstrip(),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
-    lines.append(f"({len(cells)} row{'s' if len(cells) != 1 else ''})")
+    def esc(c: str) -> str:
+        return c.replace("|", "\\|").replace("\n", " ")
+    lines = ["| " + " | ".join(table.variables) + " |", "|" + "---|" * len(table.variables)]
+    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in cells]
     return "\n".join(lines) + "\n"
 
 

@@ -275,17 +275,20 @@ def _answer(project: Path, question, params: dict[str, str], fmt: str | None, ou
     else:
         from kb.pipeline import load_knowledge_base
         run = functools.partial(run_query, load_knowledge_base(project, _store(store, project), _say).store)
+    for_people = result_format is ResultFormat.TABLE
     table = run(question, params)
+    if for_people:  # a date and its precision are one column here
+        table = with_precisions(table)
     if columns:
         table = select_columns(table, [name.strip() for name in columns.split(",")])
-    naming = Sources(sources or ("both" if result_format is ResultFormat.TABLE else "stem"))
+    naming = Sources(sources or ("both" if for_people else "stem"))
     if naming is not Sources.STEM:
         table = cite_sources(table, citations(run(CITATIONS, {})), naming)
-    if result_format is not ResultFormat.TABLE:
+    if not for_people:
         _emit(format_results(table, result_format).encode("utf-8"), output)
         return
     fitted = not wide and output is None and sys.stdout.isatty()
-    rendered = render(with_precisions(table), shutil.get_terminal_size().columns if fitted else None)
+    rendered = render(table, shutil.get_terminal_size().columns if fitted else None)
     _emit(rendered.text.encode("utf-8"), output)
     if rendered.note:
         _say(rendered.note)
@@ -305,7 +308,9 @@ def query(project: Path, name: str | None, list_queries: bool, params: tuple[str
             raise QueryError("give a query NAME, or --list to see them")
         for q in queries.values():
             args = " ".join(f"--param {p.name}=..." for p in q.parameters)
-            click.echo(f"{q.name:<14} {q.summary}" + (f"  [{args}]" if args else ""))
+            filters = ", ".join(p.name for p in q.filters)
+            click.echo(f"{q.name:<14} {q.summary}" + (f"  [{args}]" if args else "")
+                       + (f"  [filters: {filters}]" if filters else ""))
         return
     if name not in queries:
         raise QueryError(f"unknown query {name!r}{did_you_mean(name, queries) or ';'} saved queries: {', '.join(queries)}")

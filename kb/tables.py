@@ -65,14 +65,16 @@ def select_columns(table: ResultTable, names: list[str]) -> ResultTable:
     return ResultTable(list(names), [tuple(row[i] for i in indexes) for row in table.rows])
 
 
-def citations(table: ResultTable) -> dict[str, str]:
-    """"publisher, YYYY-MM-DD" by article stem, from the answer to CITATIONS."""
-    return {source.value: ", ".join(t.value for t in (publisher, published) if t is not None)
+def citations(table: ResultTable) -> dict[str, tuple[str | None, str]]:
+    """(publisher or None, YYYY-MM-DD) by article stem, from the answer to CITATIONS."""
+    return {source.value: (publisher and publisher.value, published.value)
             for source, publisher, published in table.rows}
 
 
-def cite_sources(table: ResultTable, cited: dict[str, str], sources: Sources) -> ResultTable:
-    """The result with each article stem in a source column named as `sources` says."""
+def cite_sources(table: ResultTable, cited: dict[str, tuple[str | None, str]], sources: Sources) -> ResultTable:
+    """The result with each article stem in a source column named as `sources` says: "publisher,
+    YYYY-MM-DD" (the stem stands in for a publisher the article does not name), or the stem with
+    that in brackets."""
     if sources is Sources.STEM:
         return table
     indexes = [i for i, name in enumerate(table.variables) if name in SOURCE_COLUMNS]
@@ -80,7 +82,10 @@ def cite_sources(table: ResultTable, cited: dict[str, str], sources: Sources) ->
     def name(stem: str) -> str:
         if stem not in cited:
             return stem
-        return cited[stem] if sources is Sources.CITE else f"{stem} ({cited[stem]})"
+        publisher, published = cited[stem]
+        if sources is Sources.CITE:
+            return f"{publisher or stem}, {published}"
+        return f"{stem} ({publisher}, {published})" if publisher else f"{stem} ({published})"
 
     rows = [tuple(ox.Literal(LIST_SEPARATOR.join(name(s) for s in cell.value.split(LIST_SEPARATOR)))
                   if i in indexes and isinstance(cell, ox.Literal) else cell for i, cell in enumerate(row))
@@ -191,5 +196,5 @@ def render(table: ResultTable, width: int | None) -> RenderedTable:
     console = Console(file=out, width=width or 1_000_000, color_system=None, highlight=False, emoji=False,
                       markup=False, soft_wrap=False)
     console.print(grid, crop=False)
-    text = "\n".join(line.rstrip() for line in out.getvalue().split("\n"))
+    text = "".join(line.rstrip() + "\n" for line in out.getvalue().splitlines())
     return RenderedTable(text, [name for name in table.variables if name in left_out])

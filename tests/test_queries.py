@@ -276,7 +276,8 @@ def test_meetings_statements_and_measures_between_two_days(seed_store):
 @pytest.mark.parametrize("name, column, value, shown", [
     ("meetings", "status", "planned", "planned"), ("meetings", "status", "HELD", "held"),
     ("meetings", "kind", "phone call", "Phone call"), ("measures", "status", "in force", "in-force"),
-    ("measures", "kind", "Dispute action", "Dispute action"), ("statements", "mode", "denial", "denial")])
+    ("measures", "kind", "Dispute action", "Dispute action"), ("measures", "imposer", "Japan", "Government of Japan"),
+    ("statements", "mode", "denial", "denial")])
 def test_kind_status_and_mode_filters_keep_the_rows_that_have_them(seed_store, name, column, value, shown):
     expected = [r for r in rows(seed_store, name) if r[column] == shown]
     assert expected and rows(seed_store, name, {column: value}) == expected

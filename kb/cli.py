@@ -264,7 +264,7 @@ def _answer(project: Path, question, params: dict[str, str], fmt: str | None, ou
     server at `endpoint`, and print or write its answer: the one way saved and ad hoc queries go."""
     from kb.export import format_for_output
     from kb.queries import ResultFormat, format_results, run_query
-    from kb.tables import CITATIONS, Sources, citations, cite_sources, render, select_columns, with_precisions
+    from kb.tables import CITATIONS, Sources, as_printed, render
     result_format = format_for_output(ResultFormat, output, fmt, ResultFormat.TABLE)
     if endpoint:
         from kb.push import Layout, query as run_remote
@@ -276,14 +276,8 @@ def _answer(project: Path, question, params: dict[str, str], fmt: str | None, ou
         from kb.pipeline import load_knowledge_base
         run = functools.partial(run_query, load_knowledge_base(project, _store(store, project), _say).store)
     for_people = result_format is ResultFormat.TABLE
-    table = run(question, params)
-    if for_people:  # a date and its precision are one column here
-        table = with_precisions(table)
-    if columns:
-        table = select_columns(table, [name.strip() for name in columns.split(",")])
-    naming = Sources(sources or ("both" if for_people else "stem"))
-    if naming is not Sources.STEM:
-        table = cite_sources(table, citations(run(CITATIONS, {})), naming)
+    table = as_printed(run(question, params), for_people, columns and [name.strip() for name in columns.split(",")],
+                       sources and Sources(sources), lambda: run(CITATIONS, {}))
     if not for_people:
         _emit(format_results(table, result_format).encode("utf-8"), output)
         return

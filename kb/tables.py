@@ -12,6 +12,7 @@ import enum
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pyoxigraph as ox
 from rich import box
@@ -91,6 +92,22 @@ def cite_sources(table: ResultTable, cited: dict[str, tuple[str | None, str]], s
                   if i in indexes and isinstance(cell, ox.Literal) else cell for i, cell in enumerate(row))
             for row in table.rows]
     return ResultTable(table.variables, rows)
+
+
+def as_printed(table: ResultTable, for_people: bool, columns: list[str] | None, sources: Sources | None,
+               articles: Callable[[], ResultTable]) -> ResultTable:
+    """The answer as `tradekb query` prints it: for people (the table), each date with its
+    precision; only `columns`, if given; articles named as `sources` says (by default: both ways
+    in the table, by stem in files). `articles` runs CITATIONS, where the answer came from, and is
+    called only if articles are to be named otherwise than by stem."""
+    if for_people:  # before choosing columns: a date and its precision are one column here
+        table = with_precisions(table)
+    if columns:
+        table = select_columns(table, columns)
+    sources = sources or (Sources.BOTH if for_people else Sources.STEM)
+    if sources is Sources.STEM:
+        return table
+    return cite_sources(table, citations(articles()), sources)
 
 
 def dated(value: str, precision: str) -> str:

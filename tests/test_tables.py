@@ -12,7 +12,7 @@ from rich.cells import cell_len
 
 from kb.errors import QueryError
 from kb.queries import LIST_SEPARATOR, ResultTable, catalogue, run_query, run_sparql
-from kb.tables import (CITATIONS, Sources, citations, cite_sources, dated, render, select_columns,
+from kb.tables import (CITATIONS, Sources, as_printed, citations, cite_sources, dated, render, select_columns,
                        with_precisions)
 from conftest import REPO
 
@@ -22,8 +22,7 @@ DEFAULTS = sorted(name for name, query in QUERIES.items() if not query.parameter
 
 def for_people(store: ox.Store, name: str) -> ResultTable:
     """What `tradekb query NAME` shows: dates with precisions, sources named both ways."""
-    cited = citations(run_sparql(store, CITATIONS.text))
-    return cite_sources(with_precisions(run_query(store, QUERIES[name], {})), cited, Sources.BOTH)
+    return as_printed(run_query(store, QUERIES[name], {}), True, None, None, lambda: run_sparql(store, CITATIONS.text))
 
 
 def cells(text: str, start: int, end: int) -> str:

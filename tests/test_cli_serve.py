@@ -67,3 +67,12 @@ def test_a_plain_client_gets_the_same_cells_but_for_list_order_and_line_ends(que
     assert members_sorted(served, query.lists) == list(csv.DictReader(io.StringIO(printed)))
     if not query.lists:
         assert served == printed
+
+
+@pytest.mark.parametrize("args", [["measures", "--sources", "cite"], ["timeline", "-p", "from=2019-07-29",
+                                                                      "-p", "to=2019-08-05", "-p", "kind=meeting"]])
+def test_the_tables_options_and_filters_work_the_same_through_endpoint(query_url, args):
+    local = CliRunner().invoke(cli, ["-C", str(REPO), "query", *args, "-f", "csv"])
+    remote = CliRunner().invoke(cli, ["-C", str(REPO), "query", *args, "-f", "csv", "--endpoint", query_url])
+    assert local.exit_code == remote.exit_code == 0, remote.output
+    assert remote.stdout == local.stdout and len(local.stdout.splitlines()) > 2

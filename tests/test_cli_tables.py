@@ -9,6 +9,7 @@ import os
 import pty
 import re
 import select
+import shlex
 import subprocess
 import sys
 
@@ -136,3 +137,22 @@ def test_the_timeline_between_two_days_from_the_command_line():
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert rows and all("2019-06-24" <= r["date"] <= "2019-08-05" for r in rows)
     assert {r["date"][:4] for r in rows} == {"2019"}
+
+
+def tour_transcripts() -> list[tuple[str, str]]:
+    """The README tour's answers: (command, what it printed), one console block each."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    tour = readme[readme.index("## A short tour"):readme.index("### Commands")]
+    blocks = re.findall(r"```console\n(\$ tradekb query .*?)```", tour, re.DOTALL)
+    return [tuple(block.split("\n", 1)) for block in blocks if "\n$ " not in block]
+
+
+@pytest.mark.parametrize("command, printed", tour_transcripts())
+def test_the_readme_tour_shows_what_each_command_prints_on_120_columns(command, printed):
+    out, error, code = in_a_terminal(*shlex.split(command.removeprefix("$ tradekb ")), columns=120)
+    assert code == 0, error
+    assert out + error == printed
+
+
+def test_the_tour_answers_each_question():
+    assert len(tour_transcripts()) >= 6

@@ -16,6 +16,7 @@ from typing import Callable
 
 import pyoxigraph as ox
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
@@ -179,10 +180,11 @@ def _is_iri(table: ResultTable, column: int) -> bool:
 
 
 def _narrowest(name: str, cells: list[str]) -> int:
-    """The fewest characters a column can be given: a short column whole, a long one wrapped at
-    NARROW characters, or its header's length, or its longest word's up to LONG_WORD."""
-    widest = max([len(name), *(len(line) for c in cells for line in c.split("\n"))])
-    longest_word = max([0, *(len(word) for c in cells for word in c.split())])
+    """The fewest screen columns a column can be given: a short column whole, a long one wrapped
+    at NARROW, or its header's width, or its longest word's up to LONG_WORD (a Korean character
+    takes two)."""
+    widest = max([len(name), *(cell_len(line) for c in cells for line in c.split("\n"))])
+    longest_word = max([0, *(cell_len(word) for c in cells for word in c.split())])
     return widest if widest <= NARROW else max(NARROW, len(name), min(longest_word, LONG_WORD))
 
 

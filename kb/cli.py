@@ -332,22 +332,28 @@ def sparql(project: Path, text: str | None, query_file: Path | None, params: tup
 
 
 @cli.command()
-@click.option("--format", "-f", "fmt", type=click.Choice(["turtle", "trig", "nquads", "jsonld"]),
-              help="turtle: all graphs merged; trig, nquads, jsonld: one named graph per article "
+@click.option("--format", "-f", "fmt", type=click.Choice(["turtle", "trig", "nquads", "jsonld", "gexf", "graphml"]),
+              help="turtle: all graphs merged; trig, nquads, jsonld: one named graph per article; gexf, "
+                   "graphml: who met whom, the network of actors and their shared meetings "
                    "(default: from -o FILE's extension, else turtle).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write atomically to FILE, in the format its extension names (.ttl .trig .nq .jsonld).")
+              help="Write atomically to FILE, in the format its extension names (.ttl .trig .nq .jsonld "
+                   ".gexf .graphml).")
 @SHACL_OPTION
 @STORE_OPTION
 @_in_project
 def export(project: Path, fmt: str | None, output: Path | None, engine: str, store: str) -> None:
-    """Export the validated knowledge base (to stdout, or atomically to FILE)."""
+    """Export the validated knowledge base, or its network of who met whom (to stdout, or atomically to FILE)."""
     from kb.export import ExportFormat, format_for_output, serialize
     from kb.pipeline import validated_knowledge_base
+    from kb.site.network import NetworkFormat, network_file, network_graph, network_table
     from kb.validate import Engine
-    chosen = format_for_output(ExportFormat, output, fmt, ExportFormat.TURTLE)
+    chosen = format_for_output((ExportFormat, NetworkFormat), output, fmt, ExportFormat.TURTLE)
     kb = validated_knowledge_base(project, Engine(engine), store=_store(store, project))
-    _emit(serialize(kb, chosen), output)
+    if isinstance(chosen, NetworkFormat):
+        _emit(network_file(network_graph(network_table(kb.store, project)), chosen), output)
+    else:
+        _emit(serialize(kb, chosen), output)
 
 
 @cli.command()
@@ -381,6 +387,25 @@ def serve(project: Path, port: int, location: Path | None, writable: bool, engin
     run_server(project, port, location, Engine(engine), _say, announce, _store(store, project), writable)
     _say("stopped")
 
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("site"),
+              show_default=True, help="The directory to write the site to (replaced whole, atomically).")
+@SHACL_OPTION
+@STORE_OPTION
+@_in_project
+def site(project: Path, output: Path, engine: str, store: str) -> None:
+    """Write the knowledge base as a static website: a page per thing, article, query and more.
+
+    It works offline and from a file share (open DIR/index.html); published where w3id.org
+    redirects to, the knowledge base's IRIs resolve (README: The website)."""
+    from kb.pipeline import validated_knowledge_base
+    from kb.site.static import write_site
+    from kb.validate import Engine
+    kb = validated_knowledge_base(project, Engine(engine), _say, _store(store, project))
+    write_site(kb.store, output, project, _say)
+    click.echo(str(output / "index.html"))
 
 def _emit(data: bytes, output: Path | None) -> None:
     if output is None:

@@ -190,11 +190,12 @@ def serialize(kb: KnowledgeBase, fmt: ExportFormat, output: Path | None = None) 
     return buffer.getvalue()
 
 
-def format_for_output(formats: type[F], output: Path | None, named: str | None, default: F) -> F:
+def format_for_output(formats: type[F] | tuple[type[F], ...], output: Path | None, named: str | None,
+                      default: F) -> F:
     """The format to write in: the one `named` (--format), else the one `output`'s extension names,
     else `default`. A file's name says what it holds, so an extension that names no format of
-    `formats` is refused unless a format is named, and one that names another format than the
-    named one is refused: `-o kb.nq` never gets Turtle.
+    `formats` (an enum of formats, or several) is refused unless a format is named, and one that
+    names another format than the named one is refused: `-o kb.nq` never gets Turtle.
 
     >>> format_for_output(ExportFormat, Path("kb.nq"), None, ExportFormat.TURTLE).label
     'nquads'
@@ -202,12 +203,14 @@ def format_for_output(formats: type[F], output: Path | None, named: str | None, 
     Traceback (most recent call last):
     kb.errors.TradeKBError: --format turtle disagrees with -o kb.nq: .nq is nquads; drop --format or rename the file
     """
-    chosen = formats.named(named) if named is not None else None
+    families = formats if isinstance(formats, tuple) else (formats,)
+    chosen = _named(families, named) if named is not None else None
     if output is None:
         return chosen or default
     extension = output.suffix.lower().removeprefix(".")
-    by_extension = next((fmt for fmt in formats if fmt.extension == extension), None)
-    known = ", ".join(f".{fmt.extension}" for fmt in formats if fmt.extension)
+    members = [fmt for family in families for fmt in family]
+    by_extension = next((fmt for fmt in members if fmt.extension == extension), None)
+    known = ", ".join(f".{fmt.extension}" for fmt in members if fmt.extension)
     if by_extension is None:
         if chosen is None:
             named_as = f"'.{extension}'" if extension else "a name without an extension"
@@ -217,6 +220,14 @@ def format_for_output(formats: type[F], output: Path | None, named: str | None, 
         raise TradeKBError(f"--format {chosen.label} disagrees with -o {output}: .{extension} is {by_extension.label}; "
                            "drop --format or rename the file")
     return by_extension
+
+
+def _named(families: tuple[type[F], ...], name: str) -> F:
+    """The format of one of `families` that `name` names (the last family's error if none does)."""
+    for family in families[:-1]:
+        if any(name in (fmt.label, fmt.extension) for fmt in family):
+            return family.named(name)
+    return families[-1].named(name)
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:

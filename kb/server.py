@@ -46,6 +46,7 @@ from kb.graph import KnowledgeBase
 from kb.locks import locked_directory
 from kb.pipeline import validated_knowledge_base
 from kb.processes import die_with_parent, scratch_directory
+from kb.site.app import SiteApp
 from kb.storage import MEMORY, StoreChoice
 from kb.validate import Engine
 from kb.web.front import Front
@@ -310,10 +311,11 @@ def serve(project: Path, port: int, location: Path | None = None, engine: Engine
                 if next(blocked_ports(), None) is None:
                     raise no_blocked_port()
                 store_dir = kept or scratch / "store"
-                write_store(validated_knowledge_base(project, engine, say, store), store_dir)
+                kb = validated_knowledge_base(project, engine, say, store)
+                write_store(kb, store_dir)
                 process, backend_port = start_behind_front(store_dir, scratch / "oxigraph.log", writable)
                 try:
-                    front.start(backend_port, writable)
+                    front.start(backend_port, writable, SiteApp(kb.store, project))
                     on_ready(oxigraph_endpoints(front.port))
                     code = process.wait()
                     raise ServeError(f"the Oxigraph server stopped by itself with code {code}")

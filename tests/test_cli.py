@@ -171,7 +171,7 @@ def test_query_output_takes_its_format_from_the_extension(queried_project, tmp_p
 
 @pytest.mark.parametrize("command, name, known", [
     ("query", "actors.txt", ".csv, .tsv, .json, .md"), ("query", "actors", ".csv, .tsv, .json, .md"),
-    ("export", "kb.gexf", ".ttl, .trig, .nq, .jsonld")])
+    ("export", "kb.rdf", ".ttl, .trig, .nq, .jsonld, .gexf, .graphml")])
 def test_an_output_extension_that_names_no_format_is_refused(queried_project, tmp_path, command, name, known):
     target = tmp_path / name
     args = ["actors"] if command == "query" else []

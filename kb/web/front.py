@@ -4,7 +4,8 @@ it allows to Oxigraph's server, streaming both ways.
 Oxigraph's server answers the SPARQL protocols well and fast, but it checks no Origin or Host and
 fetches any URL a LOAD or SERVICE names; so it listens on a port that browsers refuse to connect
 to (kb.server picks one), and what reaches it comes through here. A page of our own (the website
-to come) is one more route in `Front.route`.
+to come) is one more route in `Front.route`: the website (kb.site.app), on every other path read
+with GET or HEAD; Oxigraph's YASGUI moves from `/` to `/sparql-ui`.
 
 Answers are relayed as they come (what has come, up to 64 kB at once): a CONSTRUCT of the whole
 knowledge base is never held here whole, and a Graph Store upload goes on to Oxigraph as it
@@ -28,7 +29,8 @@ from urllib.parse import parse_qs, urlsplit
 from kb.web.policy import LOOPBACK, Refusal, background_refusal, host_refusal, keyword_refusal, origin_refusal
 
 READS = ("GET", "HEAD")
-PAGES = ("/", "/yasgui.min.css", "/yasgui.min.js", "/logo.svg")  # Oxigraph's YASGUI, from `/`
+PAGES = ("/sparql-ui", "/yasgui.min.css", "/yasgui.min.js", "/logo.svg")  # Oxigraph's YASGUI (its `/`)
+YASGUI = "/sparql-ui"  # its SPARQL requests come to /sparql-ui/sparql: the same as /sparql
 SPARQL_PATHS = ("/query", "/update", "/sparql")  # /sparql takes queries and updates (YASGUI's)
 SPARQL_METHODS = ("GET", "HEAD", "POST", "QUERY")
 STORE_WRITES = ("PUT", "POST", "DELETE")
@@ -55,6 +57,7 @@ class Front(ThreadingHTTPServer):
         self.say = say
         self.backend_port = 0
         self.writable = False
+        self.site = None  # a kb.site.app.SiteApp: the website, on the paths Oxigraph does not answer
         try:
             self.server_bind()
         except BaseException:
@@ -65,9 +68,10 @@ class Front(ThreadingHTTPServer):
     def server_bind(self) -> None:
         TCPServer.server_bind(self)  # HTTPServer's also looks up a host name for 127.0.0.1: not needed
 
-    def start(self, backend_port: int, writable: bool) -> None:
-        """Listen, and pass the allowed requests to Oxigraph's server on `backend_port`."""
-        self.backend_port, self.writable = backend_port, writable
+    def start(self, backend_port: int, writable: bool, site=None) -> None:
+        """Listen, and pass the allowed requests to Oxigraph's server on `backend_port` (and the
+        website's to `site`, if given)."""
+        self.backend_port, self.writable, self.site = backend_port, writable, site
         self.server_activate()
         threading.Thread(target=self.serve_forever, name="tradekb front", daemon=True).start()
 
@@ -89,7 +93,7 @@ class Front(ThreadingHTTPServer):
             return "sparql" if method in SPARQL_METHODS else None
         if path == "/store" or path.startswith("/store/"):
             return "store" if method in READS + STORE_WRITES else None
-        return None
+        return "site" if self.site is not None and method in READS else None
 
 
 def sparql_operations(path: str, query_string: str, content_type: str | None,
@@ -121,6 +125,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: Front
 
     def do_GET(self) -> None:
+        if self.path.startswith(YASGUI + "/"):  # YASGUI's page asks for its endpoint below its own URL
+            self.path = self.path[len(YASGUI):]
         url = urlsplit(self.path)
         refusal = self._refusal(url.path)
         body = None  # None: streamed on to Oxigraph as it comes (a Graph Store upload)
@@ -131,7 +137,9 @@ class _Handler(BaseHTTPRequestHandler):
                 refusal = keyword_refusal(texts)
                 if refusal is None and update and not self.server.writable:
                     refusal = Refusal(HTTPStatus.FORBIDDEN, READ_ONLY)
-        if refusal is None:
+        if refusal is None and self.server.route(self.command, url.path) == "site":
+            self._page(url.path, url.query)
+        elif refusal is None:
             self._forward(body)
         else:
             self._refuse(refusal)
@@ -225,13 +233,25 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
+    def _page(self, path: str, query: str) -> None:
+        """A page of the website, from `Front.site`."""
+        response = self.server.site.respond(path, query, self.headers.get("Accept"))
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
     def _forward(self, body: bytes | None) -> None:
         """The request to Oxigraph, with `body` (read here) or the body as it comes, and its
         answer back as it comes."""
         backend = http.client.HTTPConnection(LOOPBACK, self.server.backend_port)
         framed = body is None and self.chunked
         try:
-            backend.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            path = "/" + self.path[len(YASGUI):] if urlsplit(self.path).path == YASGUI else self.path
+            backend.putrequest(self.command, path, skip_host=True, skip_accept_encoding=True)
             as_sent = body is None and not self.chunked  # else the length is ours to give, or none
             for name, value in self.headers.items():
                 if name.lower() not in HOP_BY_HOP and (as_sent or name.lower() != "content-length"):
@@ -279,11 +299,17 @@ class _Handler(BaseHTTPRequestHandler):
         while data := response.read1(CHUNK):
             pending += data
             if len(pending) >= CHUNK or not select.select([source], [], [], 0)[0]:
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(pending), pending) if framed else pending)
+                self._send(pending, framed)
                 pending.clear()
+        if pending:  # held back because more was waiting, and what was waiting was the end
+            self._send(pending, framed)
         if framed:
             self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+    def _send(self, data: bytes, framed: bool) -> None:
+        """Part of an answer to the client, as a chunk if `framed`."""
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if framed else data)
 
     def log_message(self, format: str, *args) -> None:
         """Quiet: refusals are said through `Front.say`, one line each."""

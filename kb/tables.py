@@ -204,7 +204,7 @@ def render(table: ResultTable, width: int | None) -> RenderedTable:
                 break
             shown.remove(i)
             left_out.append(table.variables[i])
-    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False,
+    grid = Table(box=box.HORIZONTALS, show_edge=False, pad_edge=False, expand=False,
                  show_lines=width is not None, caption=f"{len(texts)} row{'s' if len(texts) != 1 else ''}",
                  caption_justify="left")
     for i in shown:
@@ -215,5 +215,9 @@ def render(table: ResultTable, width: int | None) -> RenderedTable:
     console = Console(file=out, width=width or 1_000_000, color_system=None, highlight=False, emoji=False,
                       markup=False, soft_wrap=False)
     console.print(grid, crop=False)
-    text = "".join(line.rstrip() + "\n" for line in out.getvalue().splitlines())
-    return RenderedTable(text, [name for name in table.variables if name in left_out])
+    lines = [line.rstrip() for line in out.getvalue().splitlines()]
+    # rich leaves a blank line where a wrap falls on the space before a word it must fold; a row's
+    # first line is blank only if all its cells are, so a blank line after any other is dropped
+    if width is not None:
+        lines = [line for before, line in zip(["─", *lines], lines) if line or not before.strip("─")]
+    return RenderedTable("".join(line + "\n" for line in lines), [name for name in table.variables if name in left_out])

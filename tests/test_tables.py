@@ -37,7 +37,7 @@ def cells(text: str, start: int, end: int) -> str:
 
 def printed_cells(rendered: str, columns: list[str]) -> list[list[str]]:
     """Each row's cells as printed, read back by the header's column positions, wrapped lines
-    joined: rows are the blocks between blank lines."""
+    joined: rows are the blocks between rules."""
     lines = rendered.splitlines()
     starts = []
     for column in columns:
@@ -46,8 +46,8 @@ def printed_cells(rendered: str, columns: list[str]) -> list[list[str]]:
     starts = [cell_len(lines[0][:s]) for s in starts]
     ends = [cell_len(lines[0][:e]) if e < 10 ** 6 else e for e in ends]
     blocks, block = [], []
-    for line in lines[2:-1] + [""]:
-        if line.strip():
+    for line in lines[2:-1] + ["─"]:
+        if not line or line.strip("─"):
             block.append(line)
         elif block:
             blocks.append(block)
@@ -67,6 +67,7 @@ def test_every_default_table_fits_the_width_and_keeps_every_word_it_shows(seed_s
     rendered = render(table, width)
     lines = rendered.text.splitlines()
     assert max(cell_len(line) for line in lines) <= width, name
+    assert all(lines), "rows are between rules: no blank line"
     shown = [i for i, column in enumerate(table.variables) if column not in rendered.left_out]
     assert lines[0].split() == [table.variables[i] for i in shown]  # the header, in the query's order
     assert lines[-1] == f"{len(table.rows)} row{'s' if len(table.rows) != 1 else ''}"

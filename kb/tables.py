@@ -204,20 +204,27 @@ def render(table: ResultTable, width: int | None) -> RenderedTable:
                 break
             shown.remove(i)
             left_out.append(table.variables[i])
-    grid = Table(box=box.HORIZONTALS, show_edge=False, pad_edge=False, expand=False,
-                 show_lines=width is not None, caption=f"{len(texts)} row{'s' if len(texts) != 1 else ''}",
-                 caption_justify="left")
+    lines = _draw(table.variables, texts, shown, width, rules=False)
+    if width is not None and len(lines) > len(texts) + 3:  # a row wraps: rules show where each ends
+        lines = _draw(table.variables, texts, shown, width, rules=True)
+        # rich leaves a blank line where a wrap falls on the space before a word it must fold; a
+        # row's first line is blank only if all its cells are, so a blank line after any other goes
+        lines = [line for before, line in zip(["─", *lines], lines) if line or not before.strip("─")]
+    return RenderedTable("".join(line + "\n" for line in lines), [name for name in table.variables if name in left_out])
+
+
+def _draw(variables: list[str], texts: list[list[str]], shown: list[int], width: int | None,
+          rules: bool) -> list[str]:
+    """The lines of the table drawn by rich: the `shown` columns, wrapped to `width` (None: not
+    wrapped), with a rule between rows if `rules`, and the count of rows below."""
+    grid = Table(box=box.HORIZONTALS, show_edge=False, pad_edge=False, expand=False, show_lines=rules,
+                 caption=f"{len(texts)} row{'s' if len(texts) != 1 else ''}", caption_justify="left")
     for i in shown:
-        grid.add_column(table.variables[i], overflow="fold", no_wrap=width is None)
+        grid.add_column(variables[i], overflow="fold", no_wrap=width is None)
     for row in texts:
         grid.add_row(*(row[i] for i in shown))
     out = io.StringIO()
     console = Console(file=out, width=width or 1_000_000, color_system=None, highlight=False, emoji=False,
                       markup=False, soft_wrap=False)
     console.print(grid, crop=False)
-    lines = [line.rstrip() for line in out.getvalue().splitlines()]
-    # rich leaves a blank line where a wrap falls on the space before a word it must fold; a row's
-    # first line is blank only if all its cells are, so a blank line after any other is dropped
-    if width is not None:
-        lines = [line for before, line in zip(["─", *lines], lines) if line or not before.strip("─")]
-    return RenderedTable("".join(line + "\n" for line in lines), [name for name in table.variables if name in left_out])
+    return [line.rstrip() for line in out.getvalue().splitlines()]

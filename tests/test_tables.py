@@ -37,7 +37,7 @@ def cells(text: str, start: int, end: int) -> str:
 
 def printed_cells(rendered: str, columns: list[str]) -> list[list[str]]:
     """Each row's cells as printed, read back by the header's column positions, wrapped lines
-    joined: rows are the blocks between rules."""
+    joined: rows are the blocks between rules, or each a line where there are none."""
     lines = rendered.splitlines()
     starts = []
     for column in columns:
@@ -45,13 +45,20 @@ def printed_cells(rendered: str, columns: list[str]) -> list[list[str]]:
     ends = starts[1:] + [10 ** 6]
     starts = [cell_len(lines[0][:s]) for s in starts]
     ends = [cell_len(lines[0][:e]) if e < 10 ** 6 else e for e in ends]
-    blocks, block = [], []
-    for line in lines[2:-1] + ["─"]:
-        if not line or line.strip("─"):
-            block.append(line)
-        elif block:
-            blocks.append(block)
-            block = []
+    body = lines[2:-1]
+
+    def is_rule(line: str) -> bool:
+        return bool(line) and not line.strip("─")
+    if not any(is_rule(line) for line in body):
+        blocks = [[line] for line in body]
+    else:
+        blocks, block = [], []
+        for line in body + ["─"]:
+            if is_rule(line):
+                blocks.append(block)
+                block = []
+            else:
+                block.append(line)
     return [[" ".join(cells(line, a, b).strip() for line in block) for a, b in zip(starts, ends)] for block in blocks]
 
 

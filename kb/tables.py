@@ -100,13 +100,13 @@ def as_printed(table: ResultTable, for_people: bool, columns: list[str] | None, 
     """The answer as `tradekb query` prints it: for people (the table), each date with its
     precision; only `columns`, if given; articles named as `sources` says (by default: both ways
     in the table, by stem in files). `articles` runs CITATIONS, where the answer came from, and is
-    called only if articles are to be named otherwise than by stem."""
+    called only if the answer names articles and they are to be named otherwise than by stem."""
     if for_people:  # before choosing columns: a date and its precision are one column here
         table = with_precisions(table)
     if columns:
         table = select_columns(table, columns)
     sources = sources or (Sources.BOTH if for_people else Sources.STEM)
-    if sources is Sources.STEM:
+    if sources is Sources.STEM or not set(SOURCE_COLUMNS) & set(table.variables):
         return table
     return cite_sources(table, citations(articles()), sources)
 

@@ -367,6 +367,10 @@ def run_query(source: ox.Store | Select, query: SavedQuery, params: dict[str, st
     select = _select(source)
     bindings = {declared[name].variable: resolve_parameter(select, declared[name], value)
                 for name, value in params.items()}
+    days = {name: bindings[p.variable].value for name, p in declared.items()
+            if name in params and p.type is ParameterType.DATE}
+    if "from" in days and "to" in days and days["from"] > days["to"]:  # YYYY-MM-DD: text order is day order
+        raise QueryError(f"from {days['from']} is after to {days['to']}: the range holds no day")
     return sort_lists(select(bind(query.text, bindings)), query.lists)
 
 

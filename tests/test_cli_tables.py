@@ -19,6 +19,7 @@ from rich.cells import cell_len
 
 from conftest import REPO
 from kb.cli import cli
+from kb.queries import catalogue
 
 STEM = re.compile(r"\b\d{3}_[0-9a-f]{16}\b")
 
@@ -65,6 +66,18 @@ def test_on_a_terminal_the_table_fits_its_width_and_says_what_it_left_out(name, 
     assert left_out, f"{name} has more columns than {columns} can show"
     assert error.splitlines()[-1] == (f"left out to fit the terminal: {', '.join(left_out)} "
                                       "(--columns a,b,c chooses the columns, --wide shows them all)")
+
+
+@pytest.mark.parametrize("name", sorted(n for n, q in catalogue(REPO).items() if not q.parameters))
+def test_every_default_query_fits_a_120_column_terminal(name):
+    out, error, code = in_a_terminal("query", name, columns=120)
+    assert code == 0, error
+    assert max(cell_len(line) for line in out.splitlines()) <= 120
+    shown = out.splitlines()[0].split()
+    every = run("query", name, "--wide").stdout.splitlines()[0].split()
+    left_out = [column for column in every if column not in shown]
+    assert error == (f"left out to fit the terminal: {', '.join(left_out)} (--columns a,b,c chooses the "
+                     "columns, --wide shows them all)\n" if left_out else "")
 
 
 def test_on_a_terminal_wide_is_full_width_and_leaves_nothing_out():

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 
-from kb.dates import ResolvedDate, resolve_date, zone
+from kb.dates import ResolvedDate, given_date, resolve_date, zone
 from kb.errors import AnnotationError, Location, Problem
 from kb.inputfiles import (ANNOTATION_LIMIT, ARTICLE_LIMIT, NOT_XML, InputFileError, ProjectFiles, as_lf, describe,
                            line_column)
@@ -79,7 +79,6 @@ SECTIONS: dict[str, dict[str, dict[str, Any]]] = {
         "R": {"status": MEETING_STATUSES, "date": DATE, "end": DATE, "waits_on": TEXT,
               "via": Ref(("actors",)), "cites": Ref(("actors",), ORGANIZATION_TYPES), "quote": QUOTE},
         "required_D": ("type", "label", "participants"),
-        "required_R": ("status",),
     },
     "measures": {
         "D": {"type": MEASURE_TYPES, "label": TEXT, "imposer": Ref(("actors",)), "target": Ref(("actors",)),
@@ -87,15 +86,16 @@ SECTIONS: dict[str, dict[str, dict[str, Any]]] = {
         "R": {"status": MEASURE_STATUSES, "date": DATE, "effective": DATE, "justification": IN_QUOTE,
               "via": Ref(("actors",)), "cites": Ref(("actors",), ORGANIZATION_TYPES), "quote": QUOTE},
         "required_D": ("type", "label", "imposer"),
-        "required_R": ("status",),
     },
     "statements": {
         "D": {"speaker": Ref(("actors",), one_or_many=True), "label": TEXT,
               "topics": Ref(("topics",), many=True),
               "about": Ref(("meetings", "measures", "statements", "roles"), many=True),
               "denies": Ref(("statements",))},
+        # quote: the speaker's own words only; attribution: the reporter's words saying who said
+        # it (and often when: "a top South Korean presidential official said Thursday")
         "R": {"mode": STATEMENT_MODES, "date": DATE, "audience": TEXT, "via": Ref(("actors",)),
-              "cites": Ref(("actors",), ORGANIZATION_TYPES), "quote": QUOTE},
+              "cites": Ref(("actors",), ORGANIZATION_TYPES), "quote": QUOTE, "attribution": QUOTE},
         "required_D": ("speaker", "label"),
         "required_R": ("mode",),
     },
@@ -107,7 +107,11 @@ ARTICLE_KEYS = {"title": QUOTE, "publisher": Ref(("actors",), ORGANIZATION_TYPES
                 "authors": Ref(("actors",), ("Person",), many=True), "published": DATE,
                 "timezone": TEXT, "date_basis": TEXT, "date_evidence": QUOTE}
 ARTICLE_REQUIRED = ("title", "published", "timezone", "date_basis")
-DATE_KEYS = {"expr", "tz", "in_tz", "anchor", "tense", "invert"}
+# A date is read from `expr` (with tz, in_tz, anchor, tense, invert), or given by hand as `value`
+# with its `precision` (day by default) and `basis` (why); `evidence` quotes the words that date
+# the item when they are outside its quotes.
+DATE_KEYS = {"expr", "tz", "in_tz", "anchor", "tense", "invert", "value", "precision", "basis", "evidence"}
+EXPRESSION_ONLY = ("in_tz", "anchor", "tense", "invert")  # keys that mean nothing for a date given by value
 QUOTE_KEYS = {"exact", "prefix", "suffix", "occurrence"}
 
 
@@ -170,6 +174,8 @@ class Report:
     dates: dict[str, ResolvedDate]
     location: Location
     raw_dates: dict[str, tuple[Any, Location]] = field(default_factory=dict)
+    attribution: list[Quote] = field(default_factory=list)  # a statement's framing: who said it
+    date_evidence: list[Quote] = field(default_factory=list)  # words that date it, outside its quotes
 
 
 @dataclass
@@ -184,6 +190,25 @@ class FileIndex:
     reports: list[Report]  # only what the derived graph is made from: status, mode, dates
     # (Locations here name the file only, one object for all: a line per item would make this
     # twice as slow to read back, and only the file's own items need lines, when it is reloaded.)
+    definition_lines: dict[str, int] = field(default_factory=dict)  # id -> the line defining it
+
+
+@dataclass(frozen=True)
+class IdEntry:
+    """One defined id as an annotator looks it up (`tradekb ids`, `tradekb check`): what it is,
+    where it is defined, and which files name it, so that the home the rule gives it
+    (`CorpusIndex.home_of`) can be compared with where it is."""
+
+    id: str
+    section: str
+    type: str
+    label: str
+    aliases: tuple[str, ...]
+    defined_at: Location  # file and line
+    defined_in: str  # "registry" or an article stem
+    reported_by: tuple[str, ...]  # the article stems whose files report it, sorted
+    named_by: tuple[str, ...]  # every file that reports it, refers to it or names it, sorted
+    home: str  # where the rule says it is defined: "registry" or an article stem
 
 
 class CorpusIndex:
@@ -195,6 +220,8 @@ class CorpusIndex:
     def __init__(self, files: dict[str, FileIndex]) -> None:
         self.definitions: dict[str, Definition] = {}
         self.users: dict[str, set[str]] = {}  # id -> the files that use it
+        self.reporters: dict[str, set[str]] = {}  # id -> the files that report it
+        self.lines: dict[str, int] = {}  # id -> the line of its definition, in its file
         self.names: dict[str, dict[str, list[str]]] = {}  # id -> file -> the names it gives it
         self.articles: dict[str, Article] = {}
         self._files: dict[str, bytes] = {}
@@ -203,8 +230,11 @@ class CorpusIndex:
 
     def _add(self, name: str, index: FileIndex) -> None:
         self.definitions.update(index.defines)
+        self.lines.update(index.definition_lines)
         for fact in index.uses:
             self.users.setdefault(fact, set()).add(name)
+        for report in index.reports:
+            self.reporters.setdefault(report.fact, set()).add(name)
         for fact, aliases in index.aliases.items():
             self.names.setdefault(fact, {})[name] = aliases
         if index.article is not None:
@@ -222,6 +252,8 @@ class CorpusIndex:
         new.definitions = {k: v for k, v in self.definitions.items() if k not in before.defines}
         new.users = {fact: files - {name} if fact in before.uses else files for fact, files in self.users.items()}
         new.users = {fact: files for fact, files in new.users.items() if files}
+        new.reporters = {fact: files - {name} for fact, files in self.reporters.items() if files - {name}}
+        new.lines = {k: v for k, v in self.lines.items() if k not in before.defines}
         new.names = {fact: {n: a for n, a in given.items() if n != name} for fact, given in self.names.items()}
         new.names = {fact: given for fact, given in new.names.items() if given}
         new.articles = {n: a for n, a in self.articles.items() if n != name}
@@ -229,6 +261,21 @@ class CorpusIndex:
         if index is not None:
             new._add(name, index)
         return new
+
+    def home_of(self, fact: str) -> str:
+        """Where the id `fact` is to be defined, by the rule of docs/annotations.md: in the registry
+        if two or more files name it (report it, refer to it or add a name to it; the registry
+        names what its own definitions refer to), else in the one article file that names it."""
+        graph = self.definitions[fact].graph
+        files = self.users.get(fact, set()) | ({graph} - {"registry"})  # an article names what it defines
+        return files.pop() if len(files) == 1 else graph if not files else "registry"
+
+    def ids(self) -> list[IdEntry]:
+        """Every defined id, in id order, with its defining file:line and the files that name it."""
+        return [IdEntry(fact, d.section, d.type, d.label, tuple(d.aliases), replace(d.location, line=self.lines.get(fact, 0)),
+                        d.graph, tuple(sorted(self.reporters.get(fact, ()))), tuple(sorted(self.users.get(fact, ()))),
+                        self.home_of(fact))
+                for fact, d in sorted(self.definitions.items())]
 
     def load_order(self, extra: str) -> list[str]:
         """The files as a full load reads them (registry first, then the articles' annotation
@@ -472,6 +519,7 @@ class _Loader:
         for definition in self.definitions.values():
             if definition.graph in index:
                 index[definition.graph].defines[definition.id] = replace(definition, location=file(definition.location))
+                index[definition.graph].definition_lines[definition.id] = definition.location.line
         for fact, given in self.aliases.items():
             for alias, where in given:
                 name = _file_of(where, self.seeds)
@@ -486,7 +534,7 @@ class _Loader:
             if report.article in index:
                 index[report.article].uses.add(report.fact)
                 index[report.article].reports.append(replace(
-                    report, quotes=[], raw_dates={}, location=file(report.location),
+                    report, quotes=[], raw_dates={}, attribution=[], date_evidence=[], location=file(report.location),
                     claims={key: report.claims[key] for key in ("status", "mode") if key in report.claims}))
         return index
 
@@ -684,6 +732,8 @@ class _Loader:
                 report.claims[key] = bool(value)
             elif kind == DATE:
                 report.raw_dates[key] = (value, where)
+            elif key == "attribution":
+                report.attribution = self._quotes(article, value, where)
             elif kind == IN_QUOTE:
                 if article.stem in self.texts and (not isinstance(value, str) or not any(value in q.exact for q in quotes)):
                     self.out.add(where, f"{section} {fact}: {key} \"{value}\" is not inside the item's quote")
@@ -777,24 +827,47 @@ class _Loader:
         what = f"{report.section} {report.fact}: {key}"
         if isinstance(spec, str):
             spec = {"expr": spec}
-        if not isinstance(spec, dict) or not isinstance(spec.get("expr"), str):
-            self.out.add(where, f"{what}: a date is the printed expression, or a mapping with expr")
+        if (not isinstance(spec, dict) or not isinstance(spec.get("expr", ""), str)
+                or ("expr" not in spec and "value" not in spec)):
+            self.out.add(where, f"{what}: a date is the printed expression, or a mapping with expr or value")
             return None
         unknown = set(spec) - DATE_KEYS
         if unknown:
             self.out.add(where, f"{what}: unknown date key(s) {', '.join(sorted(map(str, unknown)))}")
             return None
-        if article.stem in self.texts and not any(spec["expr"] in q.exact for q in report.quotes):
-            self.out.add(where, f"{what}: the expression \"{spec['expr']}\" is not inside the item's quote")
+        if "evidence" in spec:
+            report.date_evidence += self._quotes(article, spec["evidence"], where)
+        words = [*report.quotes, *report.attribution, *report.date_evidence]
+        if article.stem in self.texts and "expr" in spec and not any(spec["expr"] in q.exact for q in words):
+            place = "the item's quote or attribution" if report.section == "statements" else "the item's quote"
+            self.out.add(where, f"{what}: the expression \"{spec['expr']}\" is not inside {place} "
+                                "(or give the words that date it as the date's evidence)")
+        tz = str(spec.get("tz", article.timezone))
+        if "value" in spec:
+            return self._given_date(spec, where, what, tz)
         anchor = article.published
         if "anchor" in spec:
             anchor = self._iso_date(spec["anchor"], where, f"{what}: anchor")
         if anchor is None:
             return None
         try:
-            return resolve_date(spec["expr"], anchor, str(spec.get("tz", article.timezone)),
-                                spec.get("in_tz") or place_zone, str(spec.get("tense", "past")),
+            return resolve_date(spec["expr"], anchor, tz, spec.get("in_tz") or place_zone, str(spec.get("tense", "past")),
                                 bool(spec.get("invert", False)), zone_given="tz" in spec or "in_tz" in spec)
+        except ValueError as e:
+            self.out.add(where, f"{what}: {e}")
+            return None
+
+    def _given_date(self, spec: dict, where: Location, what: str, tz: str) -> ResolvedDate | None:
+        """A date given by hand: value, precision and basis (and the words it stands for, if any)."""
+        misplaced = [k for k in EXPRESSION_ONLY if k in spec]
+        if misplaced:
+            self.out.add(where, f"{what}: {', '.join(misplaced)} belong to a date read from expr, not one given by value")
+            return None
+        value = self._iso_date(spec["value"], where, f"{what}: value")
+        if value is None:
+            return None
+        try:
+            return given_date(value, str(spec.get("precision", "day")), str(spec.get("basis") or ""), tz, spec.get("expr"))
         except ValueError as e:
             self.out.add(where, f"{what}: {e}")
             return None

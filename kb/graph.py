@@ -63,6 +63,7 @@ DEFINITION_PROPERTIES = {
     "imposer": TKB.imposedBy, "target": TKB.imposedOn, "products": TKB.product,
     "speaker": TKB.speaker, "about": TKB.about, "denies": TKB.denies,
 }
+WORDS_JOINER = " … "  # between the pieces of one article's words, in tkb:words
 DATE_PROPERTIES = {"date": (TKB.reportedDate, TKB.date), "end": (TKB.reportedEndDate, TKB.endDate),
                    "effective": (TKB.reportedEffectiveDate, TKB.effectiveDate)}
 
@@ -324,6 +325,15 @@ class _Builder:
             span = _below(node, f"span/{n}")
             self.span(g, span, article, quote, r.location)
             g.add(node, _OA.hasTarget, span)
+        if r.quotes:
+            g.add(node, _T.words, _text(words(r.quotes)))
+        for path, quotes, purpose in (("attribution", r.attribution, _T.attributing),
+                                      ("date-evidence", r.date_evidence, _T.dating)):
+            for n, quote in enumerate(quotes, 1):
+                span = _below(node, f"{path}/{n}")
+                self.span(g, span, article, quote, r.location)
+                g.add(span, _OA.hasPurpose, purpose)
+                g.add(node, _OA.hasTarget, span)
         claims = r.claims
         status = self.status.get(r.section, {}).get(claims.get("status"))
         if status is not None:
@@ -367,10 +377,25 @@ class _Builder:
         g.add(node, _RDF.type, _T.ResolvedDate)
         g.add(node, _T.dateValue, _date(d.value))
         g.add(node, _T.datePrecision, self.unit[d.precision])
-        g.add(node, _T.dateExpression, _text(d.expression))
-        g.add(node, _T.dateAnchor, _date(d.anchor))
+        if d.expression is not None:
+            g.add(node, _T.dateExpression, _text(d.expression))
+        if d.anchor is not None:
+            g.add(node, _T.dateAnchor, _date(d.anchor))
+        if d.basis is not None:
+            g.add(node, _T.valueBasis, _text(d.basis))
         g.add(node, _T.toldInTimeZone, _text(d.tz))
         g.add(node, _T.statedInTimeZone, _text(d.stated_in))
+
+
+def words(quotes: list[Quote]) -> str:
+    """What one article prints of a report's words: its pieces in the article's order, each once.
+
+    >>> from kb.annotations import Quote
+    >>> words([Quote("b", 9, 10, "", ""), Quote("a", 0, 1, "", ""), Quote("b", 9, 10, "", "")])
+    'a … b'
+    """
+    return WORDS_JOINER.join(q.exact for q in sorted({(q.start, q.end): q for q in quotes}.values(),
+                                                       key=lambda q: (q.start, q.end)))
 
 
 def add_derived(store: ox.Store, lines: Iterable[list[str]]) -> None:

@@ -91,7 +91,9 @@ class SavedQuery:
     description: str
     parameters: list[Parameter]
     text: str
-    lists: list[str] = field(default_factory=list)
+    # the GROUP_CONCAT columns, each with the separator between its items (`#+ lists: [sources,
+    # {quote: " | "}]`: "; " unless given)
+    lists: dict[str, str] = field(default_factory=dict)
     filters: list[Parameter] = field(default_factory=list)
 
     @property
@@ -176,7 +178,20 @@ def read_query(path: Path, project: Path) -> SavedQuery:
         raise QueryError([Problem(Location(path, 1), "the #+ header must give at least a summary")])
     params = {key: [_parameter(path, key, p) for p in header.get(key) or []] for key in ("params", "filters")}
     return SavedQuery(path.stem, path, str(header["summary"]), str(header.get("description", "")).strip(),
-                      params["params"], text, [str(c) for c in header.get("lists") or []], params["filters"])
+                      params["params"], text, _list_columns(header.get("lists") or [], path), params["filters"])
+
+
+def _list_columns(entries: list, path: Path) -> dict[str, str]:
+    """`#+ lists` as column -> separator: a name, or a {name: separator} mapping."""
+    columns = {}
+    for entry in entries:
+        if isinstance(entry, dict):
+            columns.update({str(k): str(v) for k, v in entry.items()})
+        else:
+            columns[str(entry)] = LIST_SEPARATOR
+    if not all(columns.values()):
+        raise QueryError([Problem(Location(path, 1), "#+ lists: a separator cannot be empty")])
+    return columns
 
 
 def _parameter(path: Path, key: str, entry) -> Parameter:
@@ -377,8 +392,8 @@ def run_query(source: ox.Store | Select, query: SavedQuery, params: dict[str, st
 LIST_SEPARATOR = "; "
 
 
-def sort_lists(table: ResultTable, columns: list[str]) -> ResultTable:
-    """Sort the items of each GROUP_CONCAT cell named in `columns`.
+def sort_lists(table: ResultTable, columns: dict[str, str]) -> ResultTable:
+    """Sort the items of each GROUP_CONCAT cell named in `columns` (column -> separator).
 
     SPARQL leaves the order inside GROUP_CONCAT to the engine; sorting makes a cell the same on
     every engine and every run.
@@ -391,16 +406,16 @@ def sort_lists(table: ResultTable, columns: list[str]) -> ResultTable:
         cells = list(row)
         for i in indexes:
             if isinstance(cells[i], ox.Literal):
-                cells[i] = ox.Literal(_sorted_list(cells[i].value))
+                cells[i] = ox.Literal(_sorted_list(cells[i].value, columns[table.variables[i]]))
         rows.append(tuple(cells))
     return ResultTable(table.variables, rows)
 
 
-def _sorted_list(text: str) -> str:
+def _sorted_list(text: str, separator: str) -> str:
     """The items of a list cell, each once, in order (case aside first)."""
-    if LIST_SEPARATOR not in text:  # one item, as in most cells: nothing to sort
+    if separator not in text:  # one item, as in most cells: nothing to sort
         return text
-    return LIST_SEPARATOR.join(sorted(set(text.split(LIST_SEPARATOR)), key=lambda s: (s.casefold(), s)))
+    return separator.join(sorted(set(text.split(separator)), key=lambda s: (s.casefold(), s)))
 
 
 def _cell(term: Term | None) -> str:

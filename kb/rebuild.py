@@ -58,7 +58,7 @@ class CachedQuery:
 
     name: str
     text: str
-    lists: list[str]
+    lists: dict[str, str]
     dependencies: Dependencies
     order: RowOrder
     header: str

@@ -181,7 +181,9 @@ def test_every_seed_selector_applies_to_the_file_as_stored(tmp_path, newline):
     for text in stored.values():  # every line break is `newline`
         assert newline in text and not set(text.replace(newline, "")) & {"\r", "\n"}
     rows = list(kb.store.query(SELECTORS, use_default_graph_as_union=True))
-    assert len(rows) == 528
+    corpus = load_corpus(project)  # every span the annotations cite: words, framing, date evidence
+    assert len(rows) == (sum(len(r.quotes) + len(r.attribution) + len(r.date_evidence) for r in corpus.reports)
+                         + sum(len(a.date_evidence) for a in corpus.articles.values())) > 500
     for row in rows:
         text, start, end = stored[row["stem"].value], int(row["start"].value), int(row["end"].value)
         assert text[start:end] == row["exact"].value
@@ -457,3 +459,157 @@ def test_overlapping_repeats_are_ambiguous():
     with pytest.raises(ValueError, match="occurs 2 times"):
         find_quote("ha ha ha", "ha ha")
     assert find_quote("ha ha ha", {"exact": "ha ha", "occurrence": 2}).start == 3
+
+
+# -- statements: the speaker's words apart from the reporter's framing ---------------------------------
+
+PARK_QUOTE = '''    audience: reporters
+    quote: "We asked Washington to play a constructive role"'''
+PARK_TALKS = "met U.S. Deputy Trade Representative Laura Bennett in Washington early Saturday (KST)"
+WORDS = TKB.words
+
+
+def test_attribution_and_date_evidence_are_spans_of_their_own(mini_project):
+    edit(mini_project, "a01_mini.yaml", PARK_QUOTE, PARK_QUOTE + f'''
+    attribution: "Park told reporters after the talks"
+    date: {{expr: "early Saturday (KST)", tz: Asia/Seoul, evidence: "{PARK_TALKS}"}}''')
+    kb = load_knowledge_base(mini_project)
+    said = report(load_corpus(mini_project), "a01_mini", "park-constructive-role")
+    assert [q.exact for q in said.quotes] == [CONSTRUCTIVE]
+    assert [q.exact for q in said.attribution] == ["Park told reporters after the talks"]
+    assert [q.exact for q in said.date_evidence] == [PARK_TALKS]
+    g, node = kb.dataset.graph(graph_iri("a01_mini")), KBID["report/a01_mini/park-constructive-role"]
+    exact = {g.value(t, OA.hasPurpose): str(g.value(URIRef(f"{t}/quote"), OA.exact)) for t in g.objects(node, OA.hasTarget)}
+    assert exact == {None: CONSTRUCTIVE, TKB.attributing: "Park told reporters after the talks", TKB.dating: PARK_TALKS}
+    assert str(g.value(node, WORDS)) == CONSTRUCTIVE  # the words alone, without the framing
+    assert g.value(URIRef(f"{node}/date"), TKB.dateExpression).value == "early Saturday (KST)"
+
+
+def test_a_date_outside_the_words_and_the_attribution_needs_its_evidence(mini_project):
+    edit(mini_project, "a01_mini.yaml", PARK_QUOTE, PARK_QUOTE + '''
+    date: {tz: Asia/Seoul, expr: "early Saturday (KST)"}''')
+    assert_problem(single_problem(mini_project), "a01_mini.yaml",
+                   line_of(mini_project, "a01_mini.yaml", 'date: {tz: Asia/Seoul, expr: "early Saturday (KST)"}'),
+                   "statements park-constructive-role: date", "not inside the item's quote or attribution",
+                   "evidence")
+
+
+def test_a_date_in_the_attribution_needs_no_evidence_of_its_own():
+    said = report(load_corpus(REPO), "000_f0205f4675e93af6", "kim-trilateral-offer")
+    assert [q.exact for q in said.attribution] == ["a top South Korean presidential official said Thursday"]
+    assert "Thursday" not in said.quotes[0].exact and not said.date_evidence
+    assert (said.dates["date"].expression, said.dates["date"].value) == ("Thursday", date(2019, 7, 11))
+
+
+def test_the_words_are_in_the_article_order_each_once(mini_project):
+    edit(mini_project, "a01_mini.yaml",
+         '''    quote: "Park said Japan's curbs on fluorinated polyimide, in force since July 4, were retaliation for a court ruling in Seoul"''',
+         '''    quote: ["were retaliation for a court ruling in Seoul", "Japan's curbs on fluorinated polyimide",
+            "were retaliation for a court ruling in Seoul"]
+    attribution: {exact: "Park said", suffix: " Japan's"}''')
+    g = load_knowledge_base(mini_project).dataset.graph(graph_iri("a01_mini"))
+    words = g.value(KBID["report/a01_mini/park-retaliation-allegation"], WORDS)
+    assert str(words) == "Japan's curbs on fluorinated polyimide … were retaliation for a court ruling in Seoul"
+
+
+def test_the_statements_query_gives_one_wording_per_article_named_by_it(mini_project):
+    from kb.queries import catalogue, run_query
+    kb = load_knowledge_base(mini_project)
+    table = run_query(kb.store, catalogue(REPO)["statements"], {})
+    [row] = [r for r in table.rows if r[0].value.endswith("/park-retaliation-allegation")]
+    cell = row[table.variables.index("quote")].value
+    assert cell == ('a01_mini: "Park said Japan\'s curbs on fluorinated polyimide, in force since July 4, were '
+                    'retaliation for a court ruling in Seoul" | a02_mini: "Park has called the curbs "retaliation,""')
+
+
+# -- a status only where the article states one ---------------------------------------------------------
+
+def test_a_report_may_state_no_status_and_the_summary_comes_from_those_that_do(mini_project):
+    edit(mini_project, "a01_mini.yaml", "    status: held\n", "")
+    kb = load_knowledge_base(mini_project)
+    talks = KBID["park-bennett-talks"]
+    reported = set(kb.union().objects(None, TKB.reportedStatus))
+    assert reported and KBID["report/a01_mini/park-bennett-talks"] not in set(kb.union().subjects(TKB.reportedStatus, None))
+    assert kb.union().value(talks, TKB.status) == TKB.Held  # a02's
+
+
+def test_a_thing_no_article_gives_a_status_has_none(mini_project):
+    for name in ("a01_mini.yaml", "a02_mini.yaml"):
+        text = (seeds(mini_project) / name).read_text(encoding="utf-8")
+        (seeds(mini_project) / name).write_text(text.replace("    status: held\n", ""), encoding="utf-8")
+    kb = load_knowledge_base(mini_project)
+    assert kb.union().value(KBID["park-bennett-talks"], TKB.status) is None
+
+
+# -- a date given by value, with its basis ----------------------------------------------------------------
+
+CURBS_EFFECTIVE = '    effective: "since July 4"'
+
+
+def test_a_date_given_by_value_keeps_its_basis_and_no_expression(mini_project):
+    edit(mini_project, "a01_mini.yaml", CURBS_EFFECTIVE,
+         '    effective: {value: 2019-07-04, precision: day, basis: "a02 dates the licences from July 4"}')
+    kb = load_knowledge_base(mini_project)
+    g, node = kb.union(), KBID["report/a01_mini/jp-export-curbs/effective"]
+    assert g.value(node, TKB.dateValue).toPython() == date(2019, 7, 4)
+    assert str(g.value(node, TKB.valueBasis)) == "a02 dates the licences from July 4"
+    assert g.value(node, TKB.dateExpression) is None and g.value(node, TKB.dateAnchor) is None
+
+
+@pytest.mark.parametrize("spec, words", [
+    ('{value: 2019-07-04}', "needs its basis"),
+    ('{value: 2019-07-04, basis: "why", anchor: 2019-07-01}', "anchor belong to a date read from expr"),
+    ('{value: 2019-07-04, basis: "why", precision: fortnight}', "precision must be one of"),
+    ('{value: 2019-07-44, basis: "why"}', "not a real date"),
+    ('{basis: "why"}', "a mapping with expr or value"),
+])
+def test_a_date_given_by_value_is_checked(mini_project, spec, words):
+    edit(mini_project, "a01_mini.yaml", CURBS_EFFECTIVE, f"    effective: {spec}")
+    assert_problem(single_problem(mini_project), "a01_mini.yaml",
+                   line_of(mini_project, "a01_mini.yaml", "    effective: {"), "measures jp-export-curbs: effective", words)
+
+
+# -- where a thing is defined: the index of ids ------------------------------------------------------------
+
+def test_every_seed_id_is_defined_where_the_rule_puts_it():
+    from kb.annotations import CorpusIndex
+    misplaced = [(e.id, e.defined_in, e.home) for e in CorpusIndex(load_corpus(REPO).files).ids() if e.home != e.defined_in]
+    assert misplaced == []
+
+
+def test_the_index_gives_each_id_its_definition_and_who_names_it(mini_project):
+    from kb.annotations import CorpusIndex
+    index = CorpusIndex(load_corpus(mini_project).files)
+    entries = {e.id: e for e in index.ids()}
+    talks = entries["park-bennett-talks"]
+    assert (talks.defined_at.path.name, talks.defined_at.line) == (
+        "registry.yaml", line_of(mini_project, "registry.yaml", "id: park-bennett-talks"))
+    assert talks.reported_by == ("a01_mini", "a02_mini") and talks.home == "registry"
+    listened = entries["bennett-listened-carefully"]
+    assert (listened.defined_in, listened.reported_by, listened.home) == ("a02_mini", ("a02_mini",), "a02_mini")
+    assert listened.defined_at.line == line_of(mini_project, "a02_mini.yaml", "id: bennett-listened-carefully")
+    assert [e.id for e in index.ids()] == sorted(entries)
+
+
+def test_a_thing_a_second_article_names_belongs_in_the_registry(mini_project):
+    from kb.annotations import CorpusIndex
+    assert CorpusIndex(load_corpus(mini_project).files).home_of("hanbit-daily") == "a01_mini"
+    edit(mini_project, "a02_mini.yaml", '    quote: "We listened carefully"', '    quote: "We listened carefully"\n    cites: hanbit-daily')
+    assert CorpusIndex(load_corpus(mini_project).files).home_of("hanbit-daily") == "registry"
+
+
+def test_a_date_given_by_value_may_keep_the_words_it_stands_for(mini_project):
+    edit(mini_project, "a01_mini.yaml", CURBS_EFFECTIVE,
+         '    effective: {expr: "since July 4", value: 2019-07-01, precision: month, basis: "why"}')
+    resolved = report(load_corpus(mini_project), "a01_mini", "jp-export-curbs").dates["effective"]
+    assert (resolved.expression, resolved.value, resolved.precision, resolved.anchor) == (
+        "since July 4", date(2019, 7, 1), "month", None)
+
+
+def test_the_index_without_a_file_forgets_what_it_reported_and_defined(mini_project):
+    from kb.annotations import CorpusIndex
+    index = CorpusIndex(load_corpus(mini_project).files).replaced("a02_mini", None)
+    entries = {e.id: e for e in index.ids()}
+    assert "bennett-listened-carefully" not in entries
+    assert entries["park-bennett-talks"].reported_by == ("a01_mini",)
+    assert entries["park-bennett-talks"].home == "a01_mini"  # now only a01 names it

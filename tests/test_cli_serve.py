@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from conftest import REPO
 from kb.cli import cli
-from kb.queries import LIST_SEPARATOR, catalogue
+from kb.queries import catalogue
 from servers import interrupt, read_endpoints, start_serving
 
 QUERIES = catalogue(REPO)
@@ -40,13 +40,14 @@ def served_csv(url: str, text: str) -> bytes:
         return response.read()
 
 
-def members_sorted(text: str, lists: list[str]) -> list[dict[str, str]]:
-    """The rows, with each list cell's members in one order (case aside first), as tradekb prints them."""
+def members_sorted(text: str, lists: dict[str, str]) -> list[dict[str, str]]:
+    """The rows, with each list cell's members in one order (case aside first), as tradekb prints
+    them (`lists`: the query's list columns, each with its separator)."""
     rows = list(csv.DictReader(io.StringIO(text)))
     for row in rows:
-        for column in lists:
-            members = row[column].split(LIST_SEPARATOR)
-            row[column] = LIST_SEPARATOR.join(sorted(members, key=lambda m: (m.casefold(), m)))
+        for column, separator in lists.items():
+            members = row[column].split(separator)
+            row[column] = separator.join(sorted(members, key=lambda m: (m.casefold(), m)))
     return rows
 
 

@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from kb.dates import resolve_date
+from kb.dates import given_date, resolve_date
 
 THU = date(2019, 7, 11)  # the anchor most tests count from
 NY, SEOUL = "America/New_York", "Asia/Seoul"
@@ -119,6 +119,75 @@ def test_explicit_dates(expression, expected, precision):
     assert (resolved.value, resolved.precision) == (expected, precision)
 
 
+WED = date(2019, 7, 31)  # the day of the wire story of issue 15 (Tokyo): Wed 31 July 2019
+
+
+@pytest.mark.parametrize("expression", [
+    "Aug. 2", "Aug 2", "aug. 2,", "2 August", "August 2nd", "2nd of August", "on Aug. 2, 2019",
+])
+def test_wire_styles_of_a_day(expression):
+    resolved = resolve_date(expression, anchor=WED, tz="Asia/Tokyo")
+    assert (resolved.value, resolved.precision) == (date(2019, 8, 2), "day")
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ("Sept. 5", date(2019, 9, 5)), ("Sep 5", date(2019, 9, 5)), ("Dec. 31, 2018", date(2018, 12, 31)),
+    ("1st July", date(2019, 7, 1)), ("May 23rd", date(2019, 5, 23)),
+])
+def test_abbreviated_months_and_ordinals(expression, expected):
+    assert day(expression) == expected
+
+
+@pytest.mark.parametrize("expression, anchor, first, precision", [
+    # parts of a month are the month: the words name no day, and a guessed one would be a fact
+    # no article states (give a date by value, with its basis, when something else fixes the day)
+    ("later in the month", WED, date(2019, 7, 1), "month"),
+    ("earlier in the month", WED, date(2019, 7, 1), "month"),
+    ("the end of the month", WED, date(2019, 7, 1), "month"),
+    ("around the end of the month", WED, date(2019, 7, 1), "month"),
+    ("mid-month", WED, date(2019, 7, 1), "month"),
+    ("mid-July", WED, date(2019, 7, 1), "month"),
+    ("in mid-June", WED, date(2019, 6, 1), "month"),
+    ("early August", WED, date(2019, 8, 1), "month"),
+    ("late July", WED, date(2019, 7, 1), "month"),
+    ("the end of July", WED, date(2019, 7, 1), "month"),
+    ("in July", WED, date(2019, 7, 1), "month"),
+    ("last month", WED, date(2019, 6, 1), "month"),
+    ("earlier this week", WED, date(2019, 7, 29), "week"),
+    ("later in the week", WED, date(2019, 7, 29), "week"),
+    ("the end of the week", WED, date(2019, 7, 29), "week"),
+])
+def test_parts_of_months_and_weeks(expression, anchor, first, precision):
+    resolved = resolve_date(expression, anchor=anchor, tz="Asia/Tokyo")
+    assert (resolved.value, resolved.precision) == (first, precision)
+
+
+def test_a_wire_day_told_in_tokyo_is_not_moved_but_a_part_of_day_is():
+    assert day("Aug. 2", anchor=WED, tz="Asia/Tokyo", in_tz=NY) == date(2019, 8, 2)
+    assert day("early Friday", anchor=WED, tz="Asia/Tokyo", in_tz=NY, tense="future") == date(2019, 8, 1)
+
+
+# -- dates given by hand -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("precision, stored", [
+    ("day", date(2019, 8, 2)), ("week", date(2019, 7, 29)), ("month", date(2019, 8, 1)), ("year", date(2019, 1, 1)),
+])
+def test_a_given_date_is_stored_as_the_first_day_of_its_precision(precision, stored):
+    given = given_date(date(2019, 8, 2), precision, "the cabinet approved it that Friday (002)", "Asia/Tokyo")
+    assert (given.value, given.precision, given.basis) == (stored, precision, "the cabinet approved it that Friday (002)")
+    assert (given.expression, given.anchor, given.tz, given.stated_in) == (None, None, "Asia/Tokyo", "Asia/Tokyo")
+
+
+def test_a_given_date_keeps_the_words_it_stands_for():
+    assert given_date(WED, "day", "why", NY, expression="later in the month").expression == "later in the month"
+
+
+@pytest.mark.parametrize("precision, basis", [("day", " "), ("fortnight", "why"), ("day", "")])
+def test_a_given_date_needs_a_basis_and_a_known_precision(precision, basis):
+    with pytest.raises(ValueError):
+        given_date(WED, precision, basis, NY)
+
+
 def test_explicit_impossible_day_is_a_value_error():
     with pytest.raises(ValueError):
         resolve_date("February 30", anchor=THU, tz=NY)
@@ -211,7 +280,7 @@ def test_weeks_and_months_are_not_moved_between_zones():
 
 # -- errors ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("expression", ["sometime soon", "the other day", "Fridayish", "July", ""])
+@pytest.mark.parametrize("expression", ["sometime soon", "the other day", "Fridayish", "Julyish", "mid-Friday", "Aug. 2nd of", ""])
 def test_unreadable_expression_is_a_value_error(expression):
     with pytest.raises(ValueError, match="cannot read the date expression"):
         resolve_date(expression, anchor=THU, tz=NY)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -41,6 +42,7 @@ SELECT ?source ?publisher ?published WHERE {
 # at this width or its longest word's, up to LONG_WORD (longer words are folded).
 NARROW = 16
 LONG_WORD = 20
+WEB_IRI = re.compile(r"^https?://\S+$")
 # What a column costs besides its text: a space either side and a rule between columns.
 COLUMN_PADDING = 3
 
@@ -175,8 +177,10 @@ def _least_useful_first(table: ResultTable) -> list[int]:
 
 
 def _is_iri(table: ResultTable, column: int) -> bool:
+    """Whether a column holds IRIs: as terms, or as lists of them in text (network's meetings)."""
     bound = [row[column] for row in table.rows if row[column] is not None]
-    return bool(bound) and all(isinstance(t, ox.NamedNode) for t in bound)
+    return bool(bound) and all(isinstance(t, ox.NamedNode) or all(WEB_IRI.match(member) for member in
+                                                                   t.value.split(LIST_SEPARATOR)) for t in bound)
 
 
 def _narrowest(name: str, cells: list[str]) -> int:

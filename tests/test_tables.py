@@ -89,6 +89,8 @@ def test_iris_are_left_out_first_and_the_note_says_how_to_get_them(seed_store):
     assert rendered.left_out[0] == "meeting"  # the IRI: its label is shown
     assert rendered.note.startswith(f"left out to fit the terminal: {', '.join(rendered.left_out)} ")
     assert "--columns" in rendered.note and "--wide" in rendered.note
+    # IRIs given as text, as network lists its meetings, are IRIs too
+    assert render(for_people(seed_store, "network"), 120).left_out == ["actor_a", "actor_b", "meetings"]
 
 
 def test_full_width_is_one_line_per_row_with_nothing_left_out(seed_store):

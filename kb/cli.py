@@ -403,8 +403,8 @@ def site(project: Path, output: Path, engine: str, store: str) -> None:
     from kb.pipeline import validated_knowledge_base
     from kb.site.static import write_site
     from kb.validate import Engine
-    kb = validated_knowledge_base(project, Engine(engine), _say, _store(store, project))
-    write_site(kb.store, output, project, _say)
+    # the store alone: what else the knowledge base holds (where each node was annotated) goes
+    write_site(validated_knowledge_base(project, Engine(engine), _say, _store(store, project)).store, output, project, _say)
     click.echo(str(output / "index.html"))
 
 def _emit(data: bytes, output: Path | None) -> None:

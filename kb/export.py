@@ -223,11 +223,10 @@ def format_for_output(formats: type[F] | tuple[type[F], ...], output: Path | Non
 
 
 def _named(families: tuple[type[F], ...], name: str) -> F:
-    """The format of one of `families` that `name` names (the last family's error if none does)."""
-    for family in families[:-1]:
-        if any(name in (fmt.label, fmt.extension) for fmt in family):
-            return family.named(name)
-    return families[-1].named(name)
+    """The format of one of `families` that `name` names (by name or extension); if none does,
+    the first family's `named` says which names there are."""
+    found = next((fmt for family in families for fmt in family if name in (fmt.label, fmt.extension)), None)
+    return found if found is not None else families[0].named(name)
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:

@@ -5,6 +5,7 @@ networkx. The browser tests, link walk and screenshots are in tests/test_site_br
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import signal
@@ -13,6 +14,7 @@ import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import networkx as nx
 import pyoxigraph as ox
@@ -20,9 +22,10 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import REPO
+from servers import interrupt, read_endpoints, start_serving
 from kb.cli import cli
 from kb.graph import OA, TKB
-from kb.queries import ResultFormat, catalogue, format_results, run_query
+from kb.queries import catalogue, run_query
 from kb.site.app import SiteApp
 from kb.site.model import ID, Span, StoreSource, highlight, is_thing, span_anchor, thing_triples
 from kb.site.network import NetworkFormat, network_file, network_graph, network_table
@@ -148,17 +151,17 @@ def test_a_quote_on_a_thing_page_links_to_its_span_and_the_fact_list_back(site):
     assert "The Korea Herald, 2019-07-11" in article  # an article is named by publisher and date
 
 
-def test_each_page_embeds_its_thing_as_json_ld(site, seed_kb):
+def test_each_page_embeds_its_statements_as_json_ld_and_links_its_whole_part(site, seed_kb):
     source = StoreSource(seed_kb.store)
     iri = ID + "kim-kupperman-talks"
     scripts = [text for attrs, text in parsed(site / "id" / "kim-kupperman-talks.html").scripts
                if attrs.get("type") == "application/ld+json"]
     assert len(scripts) == 1
     embedded = triples_in(scripts[0].encode(), ox.RdfFormat.JSON_LD)
-    assert embedded == set(thing_triples(source, iri))
+    assert embedded == {t for t in thing_triples(source, iri) if t.subject.value == iri} and len(embedded) > 5
     for suffix, fmt in (("ttl", ox.RdfFormat.TURTLE), ("nt", ox.RdfFormat.N_TRIPLES), ("jsonld", ox.RdfFormat.JSON_LD)):
         data = (site / "id" / f"kim-kupperman-talks.{suffix}").read_bytes()
-        assert triples_in(data, fmt) == embedded
+        assert triples_in(data, fmt) == set(thing_triples(source, iri))
 
 
 def test_a_things_rdf_holds_its_reports_and_their_evidence(seed_kb):
@@ -200,9 +203,13 @@ def test_a_node_without_a_page_redirects_to_the_page_that_shows_it(app):
     assert (response.status, response.headers["Location"]) == (303, "/id/kim-kupperman-talks.html#report-000_f0205f4675e93af6")
     span = app.respond("/id/report/000_f0205f4675e93af6/kim-kupperman-talks/span/1")
     assert span.headers["Location"] == "/id/article/000_f0205f4675e93af6.html#kim-kupperman-talks-span-1"
+    graph = app.respond("/id/graph/000_f0205f4675e93af6")
+    assert (graph.status, graph.headers["Location"]) == (303, "/store?graph=https%3A%2F%2Fw3id.org%2Ftradekb%2Fid%2Fgraph%2F000_f0205f4675e93af6")
     assert app.respond("/id/no-such-thing").status == 404
     assert app.respond("/no-such-page.html").status == 404
     assert app.respond("/id/kim-kupperman-talks", "", "image/png").status == 406
+    assert app.respond("/id/kim-kupperman-talks", "", "text").status == 400  # no media type
+    assert app.respond("/id/kim%20kupperman").status == 400  # no IRI has a space
 
 
 def test_a_saved_query_runs_from_its_form(app, seed_store):
@@ -286,7 +293,7 @@ def beside(target: Path) -> list[str]:
     return sorted(p.name for p in target.parent.iterdir() if p.name not in (target.name, f".{target.name}.lock"))
 
 
-def test_site_replaces_the_old_site_whole(seed_kb, tmp_path):
+def test_site_replaces_the_old_site_whole(seed_kb, tmp_path, site):
     target = tmp_path / "site"
     write_site(seed_kb.store, target, REPO)
     assert beside(target) == []
@@ -297,6 +304,10 @@ def test_site_replaces_the_old_site_whole(seed_kb, tmp_path):
     assert (tmp_path / old / "stale.html").is_file()
     write_site(seed_kb.store, target, REPO)
     assert old not in beside(target) and len(beside(target)) == 1
+
+    def files(root: Path) -> dict[Path, bytes]:
+        return {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert files(target) == files(site)  # the same knowledge base, the same bytes
 
 
 def test_a_site_killed_midway_leaves_the_old_one_whole(tmp_path):
@@ -343,3 +354,50 @@ def test_a_project_without_the_saved_queries_gets_the_pages_it_can_have(mini_pro
     assert refused.exit_code == 2
     assert refused.output.strip().splitlines()[-1] == \
         "this project has no saved query network (queries/network.rq), which this is made from"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """`tradekb serve --port 0` on the seed project, as a process: the site behind serve's front."""
+    process = start_serving(REPO, "--port", "0")
+    try:
+        yield urlsplit(read_endpoints(process).query).port
+    finally:
+        if process.poll() is None:
+            interrupt(process, signal.SIGINT)
+
+
+def ask(port: int, method: str, path: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request(method, path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+def test_serve_shows_the_site_at_its_root_and_yasgui_below_sparql_ui(served, site):
+    status, headers, body = ask(served, "GET", "/")
+    assert (status, headers["content-type"]) == (200, "text/html; charset=utf-8") and b"<h1>" in body
+    status, headers, body = ask(served, "GET", "/id/kim-kupperman-talks", {"Accept": "text/turtle"})
+    assert (status, headers["content-type"], headers["vary"]) == (200, "text/turtle", "Accept")
+    assert body == (site / "id" / "kim-kupperman-talks.ttl").read_bytes()
+    status, _, body = ask(served, "GET", "/sparql-ui")
+    assert status == 200 and b"Yasgui" in body  # Oxigraph's own page, which asks /sparql-ui/sparql
+    status, headers, body = ask(served, "GET", "/sparql-ui/sparql?query=ASK%7B%7D",
+                                {"Accept": "application/sparql-results+json"})
+    assert status == 200 and b'"boolean":true' in body
+    status, headers, _ = ask(served, "GET", "/id/graph/000_f0205f4675e93af6")
+    status, headers, body = ask(served, "GET", headers["location"], {"Accept": "application/n-triples"})
+    assert status == 200 and len(list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES))) > 100  # the article's graph
+
+
+def test_serve_keeps_its_policy_for_the_pages(served):
+    """A page is only read: any other method is refused; a page loaded in the background by another
+    site's page, and a request for another host (DNS rebinding), are refused as a query is."""
+    assert ask(served, "POST", "/index.html")[0] == 404
+    assert ask(served, "GET", "/id/kim-kupperman-talks.html",
+               {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"})[0] == 403
+    assert ask(served, "GET", "/index.html", {"Host": "attacker.example:80"})[0] == 421
+    assert ask(served, "GET", "/index.html", {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"})[0] == 200

@@ -6,7 +6,9 @@ scan), plus what only a server can do: a minted IRI's own path (`/id/kim-visit`)
 Turtle, JSON-LD or N-Triples by the request's `Accept` (content negotiation, `Vary: Accept`),
 and each representation names the others in `Link: <…>; rel="alternate"` headers; a node that
 has no page of its own (a report, an evidence span) answers 303 See Other with the page that
-shows it; a saved query's page runs the query with the parameters its form sends.
+shows it, and a named graph's IRI with the Graph Store URL of its triples; a saved query's page
+runs the query with the parameters its form sends. A bad request (an IRI no IRI can be, an Accept
+header that names no media type) is one line of text, 400, as a missing page is 404.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, urlencode
 
 import mimeparse
 import pyoxigraph as ox
@@ -22,7 +24,7 @@ import pyoxigraph as ox
 from kb.errors import TradeKBError
 from kb.site.model import ID, StoreSource, is_thing
 from kb.site.network import MissingQuery
-from kb.site.pages import RDF_FILES, Pages, page_of, static_files
+from kb.site.pages import RDF_FILES, Pages, Rendered, page_of, static_files
 
 # Offered by content negotiation, the HTML last: mimeparse prefers the later of equal matches,
 # so that a client that takes anything (*/*) gets the page.
@@ -48,6 +50,11 @@ class SiteApp:
     def __init__(self, store: ox.Store, project: Path) -> None:
         self.pages = Pages(store, StoreSource(store), project, served=True)
         self.static = dict(static_files())
+        self.graphs = {graph.value for graph in store.named_graphs()}
+        # The pages made from whole-knowledge-base queries, as first rendered without parameters:
+        # the store does not change under the site, and the timeline of a million triples takes
+        # 0.7 s to render (a thing's page is rendered each time: 7-60 ms at a million triples).
+        self.rendered: dict[str, Rendered] = {}
 
     def respond(self, path: str, query: str = "", accept: str | None = None) -> Response:
         """The response to GET `path`?`query` with the request's Accept header."""
@@ -63,7 +70,11 @@ class SiteApp:
             return self._node(site_path, accept)
         params = {name: values[-1] for name, values in parse_qs(query, keep_blank_values=False).items()}
         try:
-            rendered = self.pages.page(site_path, params)
+            rendered = self.rendered.get(site_path) if not params else None
+            if rendered is None:
+                rendered = self.pages.page(site_path, params)
+                if not params and rendered is not None:
+                    self.rendered[site_path] = rendered
         except MissingQuery as missing:  # a page made from a saved query the project lacks
             return _text(HTTPStatus.NOT_FOUND, f"{path}: {missing}")
         except TradeKBError as error:  # a query's parameter names nothing, for one
@@ -75,10 +86,16 @@ class SiteApp:
     def _node(self, site_path: str, accept: str | None) -> Response:
         """A minted IRI's path, bare (negotiated) or with a file suffix."""
         stem, dot, suffix = site_path.rpartition(".")
-        known = {"html", *(f.suffix for f in RDF_FILES)}
-        if not dot or suffix not in known or "/" in suffix:
+        if not dot or suffix not in {"html", *(f.suffix for f in RDF_FILES)}:
             stem, suffix = site_path, None
         iri = ID + stem[len("id/"):]
+        try:
+            ox.NamedNode(iri)
+        except ValueError:
+            return _text(HTTPStatus.BAD_REQUEST, f"/{site_path}: {iri} is not an IRI")
+        if suffix is None and iri in self.graphs:
+            # a named graph: its triples, from the SPARQL server's Graph Store (negotiated there)
+            return Response(HTTPStatus.SEE_OTHER, b"", {"Location": "/store?" + urlencode({"graph": iri})})
         if not is_thing(iri):
             target = page_of(iri)
             if suffix is None and target.startswith("id/") and self.pages.source.about(iri):
@@ -87,7 +104,10 @@ class SiteApp:
         headers = {"Link": ", ".join(f'</{stem}.{f.suffix}>; rel="alternate"; type="{f.media_type}"'
                                      for f in RDF_FILES) + f', </{stem}.html>; rel="alternate"; type="text/html"'}
         if suffix is None:
-            chosen = mimeparse.best_match(NEGOTIATED, accept or "*/*")
+            try:
+                chosen = mimeparse.best_match(NEGOTIATED, accept or "*/*")
+            except mimeparse.MimeTypeParseException as error:
+                return _text(HTTPStatus.BAD_REQUEST, f"Accept: {error}")
             if not chosen:
                 return _text(HTTPStatus.NOT_ACCEPTABLE, f"/{site_path} is offered as {', '.join(NEGOTIATED)}")
             suffix = "html" if chosen == "text/html" else next(f.suffix for f in RDF_FILES if f.media_type == chosen)

@@ -1,13 +1,13 @@
 """What a page shows, gathered from the store: a thing, its reports and their evidence, an article
 with its spans.
 
-Every page is made from a `Source`, which answers two indexed questions: the quads about a node
-(as subject) and the quads that point at it (as object). `StoreSource` asks the store for each
+Every page is made from a `Source`, which answers two indexed questions: what the quads about a
+node say (it as subject) and who names it (it as object). `StoreSource` asks the store for each
 page (what `tradekb serve` does: a page costs a few dozen index lookups, whatever the size of the
 knowledge base); `IndexedSource` reads every quad once and keeps both indexes in memory (what
 `tradekb site` does: one pass over the store, instead of one set of lookups per page).
 
-A thing's RDF, the file its IRI resolves to, is defined by `thing_quads`: the quads about it, and
+A thing's RDF, the file its IRI resolves to, is defined by `thing_statements`: the quads about it, and
 about each of its reports and the nodes minted below a report (its evidence spans, their
 selectors, its resolved dates); for an article, the nodes minted below it (its date evidence).
 """
@@ -45,6 +45,11 @@ ONTOLOGY_GRAPH = graph_iri("ontology")
 SHOWN_APART = {_RDF.type, _RDFS.label, _SKOS.altLabel, _SKOS.prefLabel, _SCHEMA.text,
                _DCT.identifier, _T.datePrecision, _T.dateEvidence}
 REPORT_OF, IN_ARTICLE, HAS_TARGET = _T.reportOf, _T.inArticle, _OA.hasTarget
+SPAN_PATHS = ("span", "attribution", "date-evidence")  # a report's targets: its words, their framing, its date's words
+# Reports shown on a thing's page, oldest first: a government in a million triples is reported by
+# over a thousand articles (a 1.8 MB page); its RDF and the `reports` query hold them all.
+REPORTS_SHOWN = 100
+RELATED_SHOWN = 100  # things shown for each property that names a thing (the first by IRI)
 PRECISION_OF_UNIT = {str(TIME.unitDay): "day", str(TIME.unitWeek): "week", str(TIME.unitMonth): "month",
                      str(TIME.unitYear): "year"}
 
@@ -73,12 +78,17 @@ def is_thing(iri: str) -> bool:
     return iri.startswith(ID) and owner(iri) == iri and not iri.startswith(ID + "graph/")
 
 
-class Source(Protocol):
-    def about(self, node: str) -> list[ox.Quad]:
-        """The quads with `node` as subject, in every graph."""
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
+Statement = tuple[str, Term]  # (predicate IRI, object): what a node says, graphs merged
+Pointer = tuple[str, str]  # (subject IRI, predicate IRI): a statement naming a node
 
-    def pointing_at(self, node: str) -> list[ox.Quad]:
-        """The quads with `node` (an IRI) as object, in every graph."""
+
+class Source(Protocol):
+    def about(self, node: str) -> list[Statement]:
+        """What the quads with `node` as subject say, in every graph."""
+
+    def pointing_at(self, node: str) -> list[Pointer]:
+        """Who names `node` (an IRI) as object, and by which predicate, in every graph."""
 
 
 class StoreSource:
@@ -87,31 +97,41 @@ class StoreSource:
     def __init__(self, store: ox.Store) -> None:
         self.store = store
 
-    def about(self, node: str) -> list[ox.Quad]:
-        return list(self.store.quads_for_pattern(ox.NamedNode(node), None, None, None))
+    def about(self, node: str) -> list[Statement]:
+        return [(q.predicate.value, q.object) for q in self.store.quads_for_pattern(ox.NamedNode(node), None, None, None)]
 
-    def pointing_at(self, node: str) -> list[ox.Quad]:
-        return list(self.store.quads_for_pattern(None, None, ox.NamedNode(node), None))
+    def pointing_at(self, node: str) -> list[Pointer]:
+        return [(q.subject.value, q.predicate.value) for q in self.store.quads_for_pattern(None, None, ox.NamedNode(node))
+                if isinstance(q.subject, ox.NamedNode)]
 
 
 class IndexedSource:
     """Every quad read once, indexed by subject and by IRI object (rdf:type's objects are left
-    out of the second: no page asks what points at a class)."""
+    out of the second: no page asks what points at a class). Kept small: a statement is a pair of
+    a shared predicate string and an object, each IRI one shared NamedNode; at a million triples
+    the indexes take 280 MB, where pyoxigraph's Quad objects took 560 MB."""
 
     def __init__(self, store: ox.Store) -> None:
-        self.subjects: dict[str, list[ox.Quad]] = defaultdict(list)
-        self.objects: dict[str, list[ox.Quad]] = defaultdict(list)
-        rdf_type = ox.NamedNode(_RDF.type)
+        self.subjects: dict[str, list[Statement]] = defaultdict(list)
+        self.objects: dict[str, list[Pointer]] = defaultdict(list)
+        shared: dict[str, str | ox.NamedNode] = {}
+        rdf_type = _RDF.type
         for quad in store:
-            if isinstance(quad.subject, ox.NamedNode):
-                self.subjects[quad.subject.value].append(quad)
-            if isinstance(quad.object, ox.NamedNode) and quad.predicate != rdf_type:
-                self.objects[quad.object.value].append(quad)
+            if not isinstance(quad.subject, ox.NamedNode):
+                continue
+            subject = shared.setdefault(quad.subject.value, quad.subject.value)
+            predicate = shared.setdefault(quad.predicate.value, quad.predicate.value)
+            target = quad.object
+            if isinstance(target, ox.NamedNode):
+                target = shared.setdefault(" " + target.value, target)  # " ": a NamedNode, not the string
+                if predicate != rdf_type:
+                    self.objects[target.value].append((subject, predicate))
+            self.subjects[subject].append((predicate, target))
 
-    def about(self, node: str) -> list[ox.Quad]:
+    def about(self, node: str) -> list[Statement]:
         return self.subjects.get(node, [])
 
-    def pointing_at(self, node: str) -> list[ox.Quad]:
+    def pointing_at(self, node: str) -> list[Pointer]:
         return self.objects.get(node, [])
 
     def things(self) -> list[str]:
@@ -119,32 +139,40 @@ class IndexedSource:
         return sorted(iri for iri in self.subjects if is_thing(iri))
 
 
-def values(quads: list[ox.Quad]) -> dict[str, list[ox.NamedNode | ox.Literal]]:
+def values(statements: list[Statement]) -> dict[str, list[Term]]:
     """Each predicate's objects, each once, in the order found."""
     found: dict[str, list] = defaultdict(list)
-    for quad in quads:
-        if quad.object not in found[quad.predicate.value]:
-            found[quad.predicate.value].append(quad.object)
+    for predicate, target in statements:
+        if target not in found[predicate]:
+            found[predicate].append(target)
     return found
 
 
-def thing_quads(source: Source, iri: str) -> list[ox.Quad]:
-    """The thing's part of the knowledge base (see the module's docstring), in every graph."""
-    todo = [iri] + [q.subject.value for q in source.pointing_at(iri) if q.predicate.value == REPORT_OF]
+def thing_statements(source: Source, iri: str, whole: bool = True) -> list[tuple[str, str, Term]]:
+    """The thing's part of the knowledge base (see the module's docstring) as (subject, predicate,
+    object), in every graph; not `whole`, only what it says itself (it as subject)."""
+    if not whole:
+        return [(iri, predicate, target) for predicate, target in source.about(iri)]
+    todo = [iri] + [subject for subject, predicate in source.pointing_at(iri) if predicate == REPORT_OF]
     found = []
     while todo:
         node = todo.pop()
-        for quad in source.about(node):
-            found.append(quad)
-            if isinstance(quad.object, ox.NamedNode) and quad.object.value.startswith(node + "/"):
-                todo.append(quad.object.value)
+        for predicate, target in source.about(node):
+            found.append((node, predicate, target))
+            if isinstance(target, ox.NamedNode) and target.value.startswith(node + "/"):
+                todo.append(target.value)
     return found
 
 
-def thing_triples(source: Source, iri: str) -> list[ox.Triple]:
-    """The thing's part as a set of triples (graphs merged, as the Turtle export merges them),
-    sorted so that the same knowledge base always gives the same files."""
-    return sorted({quad.triple for quad in thing_quads(source, iri)}, key=str)
+def thing_triples(source: Source, iri: str, whole: bool = True) -> list[ox.Triple]:
+    """The thing's part (or, not `whole`, its own statements) as a set of triples (graphs merged,
+    as the Turtle export merges them), sorted so that the same knowledge base always gives the
+    same files."""
+    nodes: dict[str, ox.NamedNode] = {}
+
+    def node(value: str) -> ox.NamedNode:
+        return nodes.setdefault(value, ox.NamedNode(value))
+    return sorted({ox.Triple(node(s), node(p), o) for s, p, o in thing_statements(source, iri, whole)}, key=str)
 
 
 @dataclass
@@ -171,6 +199,7 @@ class Span:
     start: int
     end: int
     article: str
+    purpose: str = ""  # what the words are for, if not the report's own words: "attributing", "dating"
 
 
 @dataclass
@@ -192,8 +221,9 @@ class ThingView:
     kinds: list[Value]
     aliases: list[str]
     properties: list[tuple[str, list[Value]]]
-    reports: list[ReportView]
-    pointed_from: list[tuple[str, list[Value]]]  # (property label, the things whose property names this one)
+    reports: list[ReportView]  # the first REPORTS_SHOWN, oldest article first
+    n_reports: int
+    pointed_from: list[tuple[str, list[Value], int]]  # (property label, things whose property names this one, how many)
 
 
 @dataclass
@@ -238,6 +268,14 @@ class Describer:
             self._labels[iri] = text
         return self._labels[iri]
 
+    def article_of(self, report: str) -> str:
+        return values(self.source.about(report))[IN_ARTICLE][0].value
+
+    def issued(self, article: str) -> str:
+        """The day an article appeared ("" if not known)."""
+        found = values(self.source.about(article)).get(_DCT.issued)
+        return found[0].value if found else ""
+
     def value(self, term: ox.NamedNode | ox.Literal) -> Value:
         if isinstance(term, ox.NamedNode):
             return Value(self.label(term.value), term.value)
@@ -262,23 +300,24 @@ class Describer:
             return None
         found = values(about)
         pointing = self.source.pointing_at(iri)
-        reports = [self.report(q.subject.value) for q in pointing if q.predicate.value == REPORT_OF]
-        reports.sort(key=lambda r: (r.article.text, r.iri))
-        from_others: dict[str, list[Value]] = defaultdict(list)
-        for quad in pointing:
-            if quad.predicate.value in (REPORT_OF, IN_ARTICLE) or not isinstance(quad.subject, ox.NamedNode):
-                continue
-            other = owner(quad.subject.value)
-            if other != iri and all(v.iri != other for v in from_others[quad.predicate.value]):
-                from_others[quad.predicate.value].append(Value(self.label(other), other))
+        articles = {subject: self.article_of(subject) for subject, predicate in pointing if predicate == REPORT_OF}
+        oldest_first = sorted(articles, key=lambda r: (self.issued(articles[r]), self.label(articles[r]), r))
+        reports = [self.report(r) for r in oldest_first[:REPORTS_SHOWN]]
+        from_others: dict[str, set[str]] = defaultdict(set)  # predicate -> the things, each once
+        for subject, predicate in pointing:
+            if predicate not in (REPORT_OF, IN_ARTICLE) and owner(subject) != iri:
+                from_others[predicate].add(owner(subject))
         return ThingView(
             iri, self.label(iri),
             [self.value(t) for t in found.get(_RDF.type, [])],
             [a.value for a in found.get(_SKOS.altLabel, [])],
             self._properties(found, SHOWN_APART),
-            reports,
-            sorted(((self.label(p), sorted(v, key=lambda x: x.text.casefold())) for p, v in from_others.items()),
-                   key=lambda row: row[0].casefold()))
+            reports, len(articles),
+            sorted(((self.label(p), self._named(sorted(others)[:RELATED_SHOWN]), len(others))
+                    for p, others in from_others.items()), key=lambda row: row[0].casefold()))
+
+    def _named(self, nodes: list[str]) -> list[Value]:
+        return sorted((Value(self.label(node), node) for node in nodes), key=lambda v: v.text.casefold())
 
     def report(self, iri: str) -> ReportView:
         found = values(self.source.about(iri))
@@ -301,13 +340,15 @@ class Describer:
 
     def span(self, node: str, article: str) -> Span:
         exact, start, end = "", 0, 0
-        for selector in values(self.source.about(node)).get(_OA.hasSelector, []):
+        found = values(self.source.about(node))
+        purpose = self.label(found[_OA.hasPurpose][0].value) if _OA.hasPurpose in found else ""
+        for selector in found.get(_OA.hasSelector, []):
             found = values(self.source.about(selector.value))
             if _OA.exact in found:
                 exact = found[_OA.exact][0].value
             if _OA.start in found:
                 start, end = int(found[_OA.start][0].value), int(found[_OA.end][0].value)
-        return Span(span_anchor(node), exact, start, end, article)
+        return Span(span_anchor(node), exact, start, end, article, purpose)
 
     def article(self, iri: str) -> ArticleView | None:
         thing = self.thing(iri)
@@ -315,8 +356,7 @@ class Describer:
             return None
         found = values(self.source.about(iri))
         text = found[_SCHEMA.text][0].value if _SCHEMA.text in found else ""
-        facts = [self.report(q.subject.value) for q in self.source.pointing_at(iri)
-                 if q.predicate.value == IN_ARTICLE]
+        facts = [self.report(subject) for subject, predicate in self.source.pointing_at(iri) if predicate == IN_ARTICLE]
         facts.sort(key=lambda r: (min((s.start for s in r.spans), default=len(text)), r.fact.text))
         evidence = sorted((self.span(n.value, iri) for n in found.get(_T.dateEvidence, [])),
                           key=lambda s: s.start)

@@ -15,7 +15,7 @@ import networkx as nx
 import pyoxigraph as ox
 from networkx.readwrite.gexf import GEXFWriter
 
-from kb.errors import QueryError, TradeKBError
+from kb.errors import QueryError
 from kb.queries import ResultTable, SavedQuery, catalogue, run_query
 
 NETWORK_QUERY = "network"
@@ -49,13 +49,6 @@ class NetworkFormat(enum.Enum):
     @property
     def media_type(self) -> str:
         return self.value[2]
-
-    @classmethod
-    def named(cls, name: str) -> "NetworkFormat":
-        for fmt in cls:
-            if name in (fmt.label, fmt.extension):
-                return fmt
-        raise TradeKBError(f"unknown network format {name!r}; use one of {', '.join(f.label for f in cls)}")
 
 
 def network_table(store: ox.Store, project: Path) -> ResultTable:

@@ -30,9 +30,9 @@ from rdflib.namespace import OWL, RDF
 from kb.errors import QueryError
 from kb.export import PREFIX_IRIS
 from kb.graph import TKB
-from kb.queries import (LIST_SEPARATOR, ResultFormat, ResultTable, SavedQuery, bind, catalogue, format_results,
-                        run_query, run_sparql, sort_lists)
-from kb.site.model import ID, ONTOLOGY_GRAPH, Describer, Source, Value, is_thing, owner, span_anchor, thing_triples
+from kb.queries import (LIST_SEPARATOR, ResultFormat, ResultTable, SavedQuery, catalogue, format_results, run_query,
+                        run_sparql)
+from kb.site.model import ID, ONTOLOGY_GRAPH, SPAN_PATHS, Describer, Source, Value, is_thing, owner, span_anchor, thing_triples
 from kb.site.network import MissingQuery, NetworkFormat, network_file, network_graph, network_table, saved_query
 
 
@@ -68,6 +68,9 @@ def page_of(iri: str) -> str:
 
     >>> page_of(ID + "kim-visit"), page_of(ID + "report/000_x/kim-visit/span/1/quote")
     ('id/kim-visit.html', 'id/article/000_x.html#kim-visit-span-1')
+    >>> page_of(ID + "report/000_x/kim-says/attribution/1")
+    'id/article/000_x.html#kim-says-attribution-1'
+
     >>> page_of(str(TKB.Meeting))
     'ontology.html#Meeting'
     """
@@ -76,7 +79,7 @@ def page_of(iri: str) -> str:
     if not iri.startswith(ID):
         return iri
     parts = iri[len(ID):].split("/")
-    if parts[0] == "report" and len(parts) >= 5 and parts[3] == "span":
+    if parts[0] == "report" and len(parts) >= 5 and parts[3] in SPAN_PATHS:
         return f"id/article/{parts[1]}.html#{span_anchor(ID + '/'.join(parts[:5]))}"
     if parts[0] == "report" and len(parts) >= 3:
         return f"id/{parts[2]}.html#report-{parts[1]}"
@@ -103,6 +106,25 @@ def relative(target: str, page: str) -> str:
     while common < len(here) and common < len(there) - 1 and here[common] == there[common]:
         common += 1
     return "../" * (len(here) - common) + "/".join(there[common:]) + hash_ + anchor
+
+
+SCRIPTS = ((re.compile(r"[\u3040-\u30ff]"), "ja"), (re.compile(r"[\uac00-\ud7af\u1100-\u11ff]"), "ko"))
+
+
+def language_tagged(text: str) -> Markup:
+    """The text as HTML, each line in Korean or Japanese script marked as such (`lang`), so that a
+    screen reader reads a Korean headline in Korean and a browser picks a font for it (the
+    articles are in English but for such lines; kana before Hangul: Japanese text has kanji too).
+
+    >>> str(language_tagged('Kim\\n김현종 방미 "日"'))
+    'Kim\\n<span lang="ko">김현종 방미 &#34;日&#34;</span>'
+    """
+    lines = []
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        lang = next((code for script, code in SCRIPTS if script.search(body)), None)
+        lines.append(Markup('<span lang="{}">{}</span>{}').format(lang, body, line[len(body):]) if lang else escape(line))
+    return Markup("").join(lines)
 
 
 def json_for_script(data) -> Markup:
@@ -159,6 +181,8 @@ TERM_KINDS = {str(OWL.Class): "Classes", str(OWL.ObjectProperty): "Object proper
               str(OWL.DatatypeProperty): "Datatype properties", str(OWL.AnnotationProperty): "Annotation properties"}
 INDIVIDUALS = "Named individuals (closed lists)"
 EXAMPLES = 3  # instances, or uses, shown for each term of the ontology
+QUOTE_HITS = 50  # quotes shown for the words searched
+ROWS_SHOWN = 1000  # rows of a query's answer on its page (`reports` has 100,000 at 1M triples); downloads hold all
 SOURCE_COLUMNS = re.compile(r"^sources?(_[ab])?$")  # result columns that hold article stems
 MEDIA_TYPES = {ResultFormat.CSV: "text/csv; charset=utf-8", ResultFormat.TSV: "text/tab-separated-values; charset=utf-8",
                ResultFormat.JSON: "application/sparql-results+json", ResultFormat.MD: "text/markdown; charset=utf-8"}
@@ -188,9 +212,9 @@ def date_range(day: str, precision: str) -> tuple[str, str | None]:
 
 class Pages:
     """Renders the site's pages from the knowledge base's store; `source` answers the per-thing
-    lookups (kb.site.model). Served (`served`), a page about one thing asks the store about that
-    thing alone; written whole, each whole-knowledge-base question is asked once and its answer
-    kept for every page."""
+    lookups (kb.site.model). Each whole-knowledge-base question is asked once and its answer kept
+    for every page: the store does not change under a site (serve's pages show the knowledge base
+    as it was built, whatever --writable updates do to the SPARQL server's copy)."""
 
     def __init__(self, store: ox.Store, source: Source, project: Path, served: bool = False) -> None:
         self.store = store
@@ -208,6 +232,7 @@ class Pages:
                                          undefined=jinja2.StrictUndefined)
         environment.filters["articles"] = self.articles
         environment.globals["page_of"] = page_of
+        environment.filters["language_tagged"] = language_tagged
         return environment
 
     @cached_property
@@ -218,6 +243,16 @@ class Pages:
         """The articles a cell names by file stem ("000_x; 001_y"), as readers name them."""
         return [Value(self.describer.label(ID + "article/" + stem), ID + "article/" + stem)
                 for stem in stems.split(LIST_SEPARATOR) if stem]
+
+    def cell(self, column: str, text: str) -> list[Value]:
+        """A result cell as a reader sees it: the articles a `source…` column names by file stem,
+        the nodes of the knowledge base an IRI (or a list of them) names, else the text."""
+        if SOURCE_COLUMNS.match(column) and text:
+            return self.articles(text)
+        items = text.split(LIST_SEPARATOR)
+        if text.startswith(ID) and all(item.startswith(ID) for item in items):
+            return [Value(self.describer.label(item), item) for item in items]
+        return [Value(text)]
 
     def render(self, template: str, page: str, **context) -> Rendered:
         """The template rendered as the page at site path `page`: its links relative to it."""
@@ -230,7 +265,8 @@ class Pages:
         def value(v: Value) -> Markup:
             """A value as HTML: a link to the page of the node it names, if any (a Python function,
             not a macro: there are hundreds on a page, and a macro call costs ten times as much)."""
-            return Markup('<a href="{}">{}</a>').format(link(v.iri), v.text) if v.iri else escape(v.text)
+            return Markup('<a href="{}">{}</a>').format(link(v.iri), language_tagged(v.text)) if v.iri else \
+                language_tagged(v.text)
 
         def values(vs: list[Value], separator: str = ", ") -> Markup:
             return Markup(separator).join(value(v) for v in vs)
@@ -254,13 +290,12 @@ class Pages:
         return cells(self._tables[text])
 
     def rows_about(self, name: str, fact: str) -> list[dict[str, str]]:
-        """The rows of a saved query whose ?fact is `fact`: served, the query is asked with ?fact
-        bound; written whole, it is asked once and its rows grouped by fact."""
-        query = self.queries.get(name)
-        if query is None:
+        """The rows of a saved query whose ?fact is `fact`: the query is asked once, for every fact,
+        and its rows kept by fact. (Asked with ?fact bound, `conflicts` and `corroboration` still
+        evaluate their subqueries for every fact: 0.9 s a page at a million triples, where the
+        whole answer takes 1 s once.)"""
+        if name not in self.queries:
             return []
-        if self.served:
-            return cells(sort_lists(run_sparql(self.store, bind(query.text, {"fact": ox.NamedNode(fact)})), query.lists))
         if name not in self._by_fact:
             grouped = defaultdict(list)
             for row in cells(self.table(name)):
@@ -270,31 +305,30 @@ class Pages:
 
     def thing(self, iri: str, suffix: str = "html") -> Rendered | None:
         """A thing's page, or its RDF in the format of `suffix`; None if there is no such thing."""
+        if suffix == "html":
+            return self._thing_page(iri)
         rdf = next((f for f in RDF_FILES if f.suffix == suffix), None)
-        if suffix != "html" and rdf is None:
-            return None
-        triples = thing_triples(self.source, iri)
-        if not triples:
-            return None
-        if rdf is not None:
-            return Rendered(_serialize(triples, rdf.rdf_format), rdf.media_type)
-        return self._thing_page(iri, _serialize(triples, ox.RdfFormat.JSON_LD))
+        triples = thing_triples(self.source, iri) if rdf else []
+        return Rendered(_serialize(triples, rdf.rdf_format), rdf.media_type) if triples else None
 
     def thing_files(self, iri: str) -> dict[str, Rendered]:
         """A thing's page and its RDF in every format, by file suffix, its triples gathered once
         (what the static site writes); {} if there is no such thing."""
-        triples = thing_triples(self.source, iri)
-        if not triples:
+        page = self._thing_page(iri)
+        if page is None:
             return {}
-        files = {f.suffix: Rendered(_serialize(triples, f.rdf_format), f.media_type) for f in RDF_FILES}
-        page = self._thing_page(iri, files["jsonld"].body)
-        return {"html": page, **files} if page else {}
+        triples = thing_triples(self.source, iri)
+        return {"html": page, **{f.suffix: Rendered(_serialize(triples, f.rdf_format), f.media_type) for f in RDF_FILES}}
 
-    def _thing_page(self, iri: str, jsonld: bytes) -> Rendered | None:
+    def _thing_page(self, iri: str) -> Rendered | None:
+        """A thing's page, with the thing's own statements (it as subject) embedded as JSON-LD; its
+        whole part, reports and evidence included, is in its .jsonld (a government of the 1M
+        corpus has 1.5 MB of it)."""
         article = self.describer.article(iri) if iri.startswith(ID + "article/") else None
         view = article.thing if article else self.describer.thing(iri)
         if view is None:
             return None
+        jsonld = _serialize(thing_triples(self.source, iri, whole=False), ox.RdfFormat.JSON_LD)
         facts_of_span = {}
         if article:
             facts_of_span = {s.anchor: (f"fact-{n}", r.fact.text, n) for n, r in enumerate(article.facts, 1)
@@ -324,16 +358,27 @@ class Pages:
                           "aliases": [a for a in (row["title"], row["source"]) if a]})
         return found
 
+    @cached_property
+    def name_index(self) -> "NameIndex":
+        return NameIndex(self.names())
+
+    @cached_property
+    def folded_quotes(self) -> list[tuple[str, dict[str, str]]]:
+        return [(row["exact"].casefold(), row) for row in self._ask(QUOTES)]
+
     def search(self, params: dict[str, str]) -> Rendered:
+        """Served with a query (q), its matches; else (and in the written site, where a script
+        searches) the list of every name, which is also the page's answer without JavaScript."""
         wanted = params.get("q", "").strip()
-        names, hits, quotes = self.names(), [], []
+        hits, quotes, by_kind = [], [], defaultdict(list)
         if wanted and self.served:
-            hits = search_names(wanted, names)
-            words = wanted.casefold().split()
-            quotes = [row for row in self._ask(QUOTES) if all(w in row["exact"].casefold() for w in words)]
-        by_kind = defaultdict(list)
-        for name in names:
-            by_kind[name["kind"]].append(name)
+            hits = self.name_index.search(wanted)
+            first, *rest = wanted.casefold().split()
+            quotes = list(islice((row for text, row in self.folded_quotes
+                                  if first in text and all(w in text for w in rest)), QUOTE_HITS))
+        else:
+            for name in self.names():
+                by_kind[name["kind"]].append(name)
         return self.render("search.html", "search.html", wanted=wanted, hits=hits, quotes=quotes,
                            by_kind=sorted(by_kind.items()))
 
@@ -425,28 +470,27 @@ class Pages:
         return self.render("queries.html", "queries/index.html", queries=list(self.queries.values()))
 
     def query_page(self, name: str, params: dict[str, str], fmt: ResultFormat | None = None) -> Rendered | None:
-        """A saved query's page (or, with `fmt`, its answer as a download) for the parameters given."""
+        """A saved query's page for the parameters given (its form alone until they are all
+        given), or with `fmt` its answer as a download (QueryError if a parameter names nothing)."""
         query = self.queries.get(name)
         if query is None:
             return None
         complete = all(p.name in params for p in query.parameters)
-        if not complete and (fmt is not None or not self.served):
-            return None if fmt is not None else self.render(
-                "query.html", f"queries/{name}.html", query=query, params=params, table=None, rows=[], error=None,
-                downloads=DOWNLOADS, source_columns=SOURCE_COLUMNS, query_string="")
+
+        def answer() -> ResultTable:
+            return run_query(self.store, query, params) if query.parameters else self.table(name)
+        if fmt is not None:
+            return Rendered(format_results(answer(), fmt).encode("utf-8"), MEDIA_TYPES[fmt]) if complete else None
         table, error = None, None
         if complete:
             try:
-                table = run_query(self.store, query, params) if query.parameters else self.table(name)
+                table = answer()
             except QueryError as e:
-                if fmt is not None:
-                    raise
                 error = str(e)
-        if fmt is not None:
-            return Rendered(format_results(table, fmt).encode("utf-8"), MEDIA_TYPES[fmt])
+        rows = cells(ResultTable(table.variables, table.rows[:ROWS_SHOWN])) if table else []
         return self.render("query.html", f"queries/{name}.html", query=query, params=params, table=table,
-                           rows=cells(table) if table else [], error=error, downloads=DOWNLOADS,
-                           source_columns=SOURCE_COLUMNS, query_string=urlencode(params))
+                           rows=rows, error=error, downloads=DOWNLOADS, cell=self.cell,
+                           query_string=urlencode(params))
 
     def sparql(self, params: dict[str, str]) -> Rendered:
         return self.render("sparql.html", "sparql.html")
@@ -528,25 +572,30 @@ class Pages:
                     yield f"queries/{name}.{fmt.extension}", self.query_page(name, {}, fmt)
 
 
-def search_names(wanted: str, names: list[dict], limit: int = 20) -> list[dict]:
-    """The names that match `wanted`: by label or alias in any case, whole or in part, or spelled
-    a little differently (difflib's ratio, as `did you mean` does), the closest first.
+class NameIndex:
+    """Names and aliases, folded for search: `search` finds a name in any case, whole or in part,
+    or spelled a little differently (difflib's close matches, as `did you mean` finds them: its
+    quick upper bounds spare most of the exact comparisons, 20,000 names in a few milliseconds).
 
-    >>> [n["label"] for n in search_names("kim hyun chong", [{"label": "Kim Hyun-chong", "aliases": []}])]
+    >>> [n["label"] for n in NameIndex([{"label": "Kim Hyun-chong", "aliases": [], "iri": "x"}]).search("kim hyun chong")]
     ['Kim Hyun-chong']
     """
-    folded = wanted.casefold()
-    scored = []
-    for name in names:
-        best = 0.0
-        for text in [name["label"], *name["aliases"]]:
-            candidate = text.casefold()
-            score = 1.0 if folded == candidate else 0.9 if folded in candidate else \
-                difflib.SequenceMatcher(None, folded, candidate).ratio()
-            best = max(best, score)
-        if best >= 0.6:
-            scored.append((-best, name["label"].casefold(), name))
-    return [name for *_, name in sorted(scored, key=lambda s: s[:2])[:limit]]
+
+    def __init__(self, names: list[dict]) -> None:
+        self.by_text: dict[str, list[dict]] = defaultdict(list)
+        for name in names:
+            for text in dict.fromkeys(t.casefold() for t in [name["label"], *name["aliases"]]):
+                self.by_text[text].append(name)
+
+    def search(self, wanted: str, limit: int = 20) -> list[dict]:
+        folded = wanted.casefold()
+        containing = sorted((text for text in self.by_text if folded in text), key=lambda t: (len(t), t))
+        close = difflib.get_close_matches(folded, self.by_text, n=limit, cutoff=0.6)
+        found: dict[str, dict] = {}
+        for text in [*containing, *close]:
+            for name in self.by_text[text]:
+                found.setdefault(name["iri"], name)
+        return list(found.values())[:limit]
 
 
 def _script_data(name: str, data) -> Rendered:

@@ -9,7 +9,8 @@ generations). Runs for one DIR take turns (kb.locks.exclusive on `.DIR.lock` bes
 that holds something other than a site written here (no SITE_MARK) is refused.
 
 Everything a page needs is read from the store in one pass (kb.site.model.IndexedSource) and a
-few whole-knowledge-base queries (kb.site.pages), never one query per page.
+few whole-knowledge-base queries (kb.site.pages), never one query per page. At a million triples
+(bench/generate.py) the site is about 34,000 files.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from kb import progress
 from kb.errors import TradeKBError, writing_to
 from kb.export import replace_file
 from kb.locks import exclusive
-from kb.site.model import ID, IndexedSource
+from kb.site.model import ID, IndexedSource, StoreSource
 from kb.site.pages import Pages, static_files
 
 SITE_MARK = ".tradekb-site"  # in every site written here: what may be replaced
@@ -60,8 +62,8 @@ def write_site(store: ox.Store, target: Path, project: Path, say: Callable[[str]
 
 
 def _write_files(store: ox.Store, root: Path, project: Path, say: Callable[[str], None]) -> int:
-    source = IndexedSource(store)
-    pages = Pages(store, source, project)
+    """The pages made from whole-knowledge-base queries first (their answers are then let go), then
+    every thing's files from one pass over the store: the two never hold memory at once."""
     count = 0
 
     def put(path: str, data: bytes) -> None:
@@ -75,11 +77,15 @@ def _write_files(store: ox.Store, root: Path, project: Path, say: Callable[[str]
     (root / SITE_MARK).write_text("a website written by tradekb site; tradekb site -o replaces it whole\n")
     for path, file in static_files():
         put(path, file.read_bytes())
-    for path, rendered in pages.site_pages(say):
-        put(path, rendered.body)
-    for iri in source.things():
-        for suffix, rendered in pages.thing_files(iri).items():
-            put(f"id/{iri[len(ID):]}.{suffix}", rendered.body)
+    with progress.stage("writing the site: the pages made from whole queries"):
+        for path, rendered in Pages(store, StoreSource(store), project).site_pages(say):
+            put(path, rendered.body)
+    with progress.stage("writing the site: a page and three RDF files per thing"):
+        source = IndexedSource(store)
+        pages = Pages(store, source, project)
+        for iri in source.things():
+            for suffix, rendered in pages.thing_files(iri).items():
+                put(f"id/{iri[len(ID):]}.{suffix}", rendered.body)
     say(f"wrote the site: {count} files")
     return count
 

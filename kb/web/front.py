@@ -122,6 +122,9 @@ def sparql_operations(path: str, query_string: str, content_type: str | None,
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = CLIENT_TIMEOUT
+    # An answer's headers and body go out in two writes; with Nagle's algorithm the body waited for
+    # the client's delayed ACK of the headers, 40 ms on every page of a keep-alive connection.
+    disable_nagle_algorithm = True
     server: Front
 
     def do_GET(self) -> None:

@@ -11,8 +11,10 @@
   if (window.vis) {
     container.hidden = false;
     items = new vis.DataSet(data.items.map(toVis));
+    var window0 = mostOf(data.items);
     timeline = new vis.Timeline(container, items, new vis.DataSet(data.groups), {
-      stack: true, zoomable: true, orientation: "top", tooltip: {followMouse: true}
+      stack: true, zoomable: true, orientation: "top", tooltip: {followMouse: true},
+      maxHeight: 520, verticalScroll: true, start: window0[0], end: window0[1]
     });
     timeline.on("select", function (event) {
       if (event.items.length) window.location.href = data.items[event.items[0]].href;
@@ -28,6 +30,19 @@
   function escapeHtml(text) {
     var div = document.createElement("div"); div.textContent = text; return div.innerHTML;
   }
+  // The window: from the 5th to the 95th percentile of the items' dates, so that one fact years
+  // away (a 2014 meeting recalled in 2019) does not squeeze the rest into a line.
+  function mostOf(kept) {
+    var starts = kept.map(function (item) { return item.start; }).sort();
+    var from = new Date(starts[Math.floor(starts.length * 0.05)]);
+    var to = new Date(starts[Math.ceil(starts.length * 0.95) - 1]);
+    var pad = Math.max(7 * 86400000, (to - from) * 0.1);
+    return [new Date(from.getTime() - pad), new Date(to.getTime() + pad)];
+  }
+  function showMost(kept) {
+    var range = mostOf(kept);
+    timeline.setWindow(range[0], range[1], {animation: false});
+  }
   function matches(item, f) {
     var end = item.end || item.start;
     return (!f.kind || item.kind === f.kind) && (!f.status || item.status === f.status) &&
@@ -42,7 +57,7 @@
     rows.forEach(function (row) { row.hidden = !ids[row.dataset.item]; });
     if (items) {
       items.clear(); items.add(kept.map(toVis));
-      if (kept.length) timeline.fit();
+      if (kept.length) showMost(kept);
     }
     shown.textContent = kept.length + " of " + data.items.length + " shown";
   }

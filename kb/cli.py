@@ -10,6 +10,7 @@ and the previous outputs are as they were.
 from __future__ import annotations
 
 import functools
+import shutil
 import sys
 from pathlib import Path
 
@@ -236,11 +237,19 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 
 QUESTION_OPTIONS = _options(
     click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
-                 help="A parameter: an IRI, or a label or alias (any case)."),
+                 help="A parameter or filter (query --list shows them): an IRI, a label or alias (any case), "
+                      "or a day (YYYY-MM-DD) for from and to."),
     click.option("--format", "-f", "fmt", type=click.Choice(["table", "csv", "tsv", "json", "md"]),
                  help="Output format (default: from -o FILE's extension, else table)."),
     click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
                  help="Write atomically to FILE, in the format its extension names (.csv .tsv .json .md)."),
+    click.option("--columns", metavar="A,B,C", help="Only these columns, in this order."),
+    click.option("--wide", is_flag=True,
+                 help="The table at full width, one line per row (as when piped or redirected), not fitted to "
+                      "the terminal."),
+    click.option("--sources", type=click.Choice(["stem", "cite", "both"]),
+                 help="Name articles by file stem, as 'publisher, YYYY-MM-DD', or both (default: both in "
+                      "the table, stem in files)."),
     click.option("--endpoint", metavar="URL", help="Run it on this server (see push) instead. " + ENDPOINT_HELP),
     click.option("--page-size", type=click.IntRange(min=1), default=5000, show_default=True,
                  help="Rows per request to the server: every answer is fetched a page at a time, below "
@@ -250,22 +259,34 @@ QUESTION_OPTIONS = _options(
 
 
 def _answer(project: Path, question, params: dict[str, str], fmt: str | None, output: Path | None,
-            endpoint: str | None, page_size: int, graph_base: str | None, auth: str, timeout: int,
-            store: str) -> None:
+            columns: str | None, wide: bool, sources: str | None, endpoint: str | None, page_size: int,
+            graph_base: str | None, auth: str, timeout: int, store: str) -> None:
     """Run `question` (a kb.queries.SavedQuery) with its parameters on the embedded store, or on the
     server at `endpoint`, and print or write its answer: the one way saved and ad hoc queries go."""
     from kb.export import format_for_output
     from kb.queries import ResultFormat, format_results, run_query
+    from kb.tables import CITATIONS, Sources, as_printed, render
     result_format = format_for_output(ResultFormat, output, fmt, ResultFormat.TABLE)
     if endpoint:
         from kb.push import Layout, query as run_remote
-        table = run_remote(_connection(endpoint, auth, timeout), Layout.under(graph_base), question, params,
-                           page_size)
+        connection, layout = _connection(endpoint, auth, timeout), Layout.under(graph_base)
+
+        def run(asked, values):
+            return run_remote(connection, layout, asked, values, page_size)
     else:
         from kb.pipeline import load_knowledge_base
-        kb = load_knowledge_base(project, _store(store, project), _say)
-        table = run_query(kb.store, question, params)
-    _emit(format_results(table, result_format).encode("utf-8"), output)
+        run = functools.partial(run_query, load_knowledge_base(project, _store(store, project), _say).store)
+    for_people = result_format is ResultFormat.TABLE
+    table = as_printed(run(question, params), for_people, columns and [name.strip() for name in columns.split(",")],
+                       sources and Sources(sources), lambda: run(CITATIONS, {}))
+    if not for_people:
+        _emit(format_results(table, result_format).encode("utf-8"), output)
+        return
+    fitted = not wide and output is None and sys.stdout.isatty()
+    rendered = render(table, shutil.get_terminal_size().columns if fitted else None)
+    _emit(rendered.text.encode("utf-8"), output)
+    if rendered.note:
+        _say(rendered.note)
 
 
 @cli.command()
@@ -282,7 +303,9 @@ def query(project: Path, name: str | None, list_queries: bool, params: tuple[str
             raise QueryError("give a query NAME, or --list to see them")
         for q in queries.values():
             args = " ".join(f"--param {p.name}=..." for p in q.parameters)
-            click.echo(f"{q.name:<14} {q.summary}" + (f"  [{args}]" if args else ""))
+            filters = ", ".join(p.name for p in q.filters)
+            click.echo(f"{q.name:<14} {q.summary}" + (f"  [{args}]" if args else "")
+                       + (f"  [filters: {filters}]" if filters else ""))
         return
     if name not in queries:
         raise QueryError(f"unknown query {name!r}{did_you_mean(name, queries) or ';'} saved queries: {', '.join(queries)}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import shutil
 import sys
+import textwrap
 from pathlib import Path
 
 import click
@@ -301,11 +302,13 @@ def query(project: Path, name: str | None, list_queries: bool, params: tuple[str
     if list_queries or name is None:
         if name is None and not list_queries:
             raise QueryError("give a query NAME, or --list to see them")
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None  # piped: a line each
         for q in queries.values():
             args = " ".join(f"--param {p.name}=..." for p in q.parameters)
             filters = ", ".join(p.name for p in q.filters)
-            click.echo(f"{q.name:<14} {q.summary}" + (f"  [{args}]" if args else "")
-                       + (f"  [filters: {filters}]" if filters else ""))
+            line = (f"{q.name:<14} {q.summary}" + (f"  [{args}]" if args else "")
+                    + (f"  [filters: {filters}]" if filters else ""))
+            click.echo(textwrap.fill(line, width, subsequent_indent=" " * 15, break_on_hyphens=False) if width else line)
         return
     if name not in queries:
         raise QueryError(f"unknown query {name!r}{did_you_mean(name, queries) or ';'} saved queries: {', '.join(queries)}")

@@ -170,3 +170,15 @@ def test_the_readme_tour_shows_what_each_command_prints_on_120_columns(command, 
 
 def test_the_tour_answers_each_question():
     assert len(tour_transcripts()) >= 6
+
+
+def test_the_list_of_queries_fits_a_terminal_and_is_a_line_each_when_piped():
+    out, error, code = in_a_terminal("query", "--list", columns=80)
+    assert code == 0, error
+    assert max(cell_len(line) for line in out.splitlines()) <= 80
+    piped = run("query", "--list").stdout.splitlines()
+    assert max(len(line) for line in piped) > 80  # so the terminal's list was wrapped, not just short
+    # wrapped, each query still starts a line of its own and its continuation lines are indented
+    assert [line.split()[0] for line in out.splitlines() if not line.startswith(" ")] == [
+        line.split()[0] for line in piped]
+    assert " ".join(out.split()) == " ".join(" ".join(piped).split())

@@ -100,14 +100,14 @@ def cite_sources(table: ResultTable, cited: dict[str, tuple[str | None, str]], s
 def as_printed(table: ResultTable, for_people: bool, columns: list[str] | None, sources: Sources | None,
                articles: Callable[[], ResultTable]) -> ResultTable:
     """The answer as `tradekb query` prints it: for people (the table), each date with its
-    precision; only `columns`, if given; articles named as `sources` says (by default: both ways
-    in the table, by stem in files). `articles` runs CITATIONS, where the answer came from, and is
+    precision; only `columns`, if given; articles named as `sources` says (by default: "publisher,
+    date" in the table, where a stem would be cut in two, and by stem in files). `articles` runs CITATIONS, where the answer came from, and is
     called only if the answer names articles and they are to be named otherwise than by stem."""
     if for_people:  # before choosing columns: a date and its precision are one column here
         table = with_precisions(table)
     if columns:
         table = select_columns(table, columns)
-    sources = sources or (Sources.BOTH if for_people else Sources.STEM)
+    sources = sources or (Sources.CITE if for_people else Sources.STEM)
     if sources is Sources.STEM or not set(SOURCE_COLUMNS) & set(table.variables):
         return table
     return cite_sources(table, citations(articles()), sources)

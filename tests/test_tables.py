@@ -21,7 +21,7 @@ DEFAULTS = sorted(name for name, query in QUERIES.items() if not query.parameter
 
 
 def for_people(store: ox.Store, name: str) -> ResultTable:
-    """What `tradekb query NAME` shows: dates with precisions, sources named both ways."""
+    """What `tradekb query NAME` shows: dates with precisions, sources as "publisher, date"."""
     return as_printed(run_query(store, QUERIES[name], {}), True, None, None, lambda: run_sparql(store, CITATIONS.text))
 
 

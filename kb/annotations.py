@@ -159,7 +159,7 @@ class Definition:
 
     @property
     def label(self) -> str:
-        return self.fields["label"]
+        return self.fields.get("label", "")  # missing in a broken definition, reported as such
 
 
 @dataclass
@@ -894,3 +894,31 @@ def load_corpus(project: Path) -> Corpus:
     Raises AnnotationError listing every problem found, one per line, each with file and line.
     """
     return _Loader(Path(project) / "seeds").load()
+
+
+def index_of_others(project: Path, stem: str = "") -> CorpusIndex:
+    """What every annotation file but `stem`'s ("registry" or an article stem) gives the others,
+    read without checking them against each other: what `tradekb check` checks one file against
+    (kb.authoring.check), whether or not the rest of the corpus loads."""
+    loader = _Loader(Path(project) / "seeds")
+    registry = loader.seeds / REGISTRY
+    if registry.exists() and stem != "registry":
+        loader._load_file(registry, None)
+    for text in sorted(loader.seeds.glob("*.txt")):
+        annotations = text.with_suffix(".yaml")
+        if text.stem != stem and annotations.exists():
+            loader._load_file(annotations, text)
+    loader._check_aliases()  # merges every file's names into the definitions
+    return CorpusIndex(loader._index(["registry", *loader.articles]))
+
+
+def check_article(project: Path, others: CorpusIndex, stem: str) -> tuple[list[Problem], FileIndex]:
+    """Every problem a full load would find in one article's annotations, checked against the
+    other files as `others` has them, and what the file gives the others."""
+    loader, before = _Loader(Path(project) / "seeds"), others.file(stem).defines
+    loader.definitions.update({k: v for k, v in others.definitions.items() if k not in before})
+    loader._load_file(loader.seeds / f"{stem}.yaml", loader.seeds / f"{stem}.txt")
+    loader._check_references()
+    loader._check_aliases()
+    loader._resolve_dates()
+    return loader.out.problems, loader._index([stem])[stem]

@@ -10,7 +10,9 @@ and the previous outputs are as they were.
 from __future__ import annotations
 
 import functools
+import shutil
 import sys
+import textwrap
 from pathlib import Path
 
 import click
@@ -236,11 +238,19 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 
 QUESTION_OPTIONS = _options(
     click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
-                 help="A parameter: an IRI, or a label or alias (any case)."),
+                 help="A parameter or filter (query --list shows them): an IRI, a label or alias (any case), "
+                      "or a day (YYYY-MM-DD) for from and to."),
     click.option("--format", "-f", "fmt", type=click.Choice(["table", "csv", "tsv", "json", "md"]),
                  help="Output format (default: from -o FILE's extension, else table)."),
     click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
                  help="Write atomically to FILE, in the format its extension names (.csv .tsv .json .md)."),
+    click.option("--columns", metavar="A,B,C", help="Only these columns, in this order."),
+    click.option("--wide", is_flag=True,
+                 help="The table at full width, one line per row (as when piped or redirected), not fitted to "
+                      "the terminal."),
+    click.option("--sources", type=click.Choice(["stem", "cite", "both"]),
+                 help="Name articles by file stem, as 'publisher, YYYY-MM-DD', or both (default: both in "
+                      "the table, stem in files)."),
     click.option("--endpoint", metavar="URL", help="Run it on this server (see push) instead. " + ENDPOINT_HELP),
     click.option("--page-size", type=click.IntRange(min=1), default=5000, show_default=True,
                  help="Rows per request to the server: every answer is fetched a page at a time, below "
@@ -250,22 +260,34 @@ QUESTION_OPTIONS = _options(
 
 
 def _answer(project: Path, question, params: dict[str, str], fmt: str | None, output: Path | None,
-            endpoint: str | None, page_size: int, graph_base: str | None, auth: str, timeout: int,
-            store: str) -> None:
+            columns: str | None, wide: bool, sources: str | None, endpoint: str | None, page_size: int,
+            graph_base: str | None, auth: str, timeout: int, store: str) -> None:
     """Run `question` (a kb.queries.SavedQuery) with its parameters on the embedded store, or on the
     server at `endpoint`, and print or write its answer: the one way saved and ad hoc queries go."""
     from kb.export import format_for_output
     from kb.queries import ResultFormat, format_results, run_query
+    from kb.tables import CITATIONS, Sources, as_printed, render
     result_format = format_for_output(ResultFormat, output, fmt, ResultFormat.TABLE)
     if endpoint:
         from kb.push import Layout, query as run_remote
-        table = run_remote(_connection(endpoint, auth, timeout), Layout.under(graph_base), question, params,
-                           page_size)
+        connection, layout = _connection(endpoint, auth, timeout), Layout.under(graph_base)
+
+        def run(asked, values):
+            return run_remote(connection, layout, asked, values, page_size)
     else:
         from kb.pipeline import load_knowledge_base
-        kb = load_knowledge_base(project, _store(store, project), _say)
-        table = run_query(kb.store, question, params)
-    _emit(format_results(table, result_format).encode("utf-8"), output)
+        run = functools.partial(run_query, load_knowledge_base(project, _store(store, project), _say).store)
+    for_people = result_format is ResultFormat.TABLE
+    table = as_printed(run(question, params), for_people, columns and [name.strip() for name in columns.split(",")],
+                       sources and Sources(sources), lambda: run(CITATIONS, {}))
+    if not for_people:
+        _emit(format_results(table, result_format).encode("utf-8"), output)
+        return
+    fitted = not wide and output is None and sys.stdout.isatty()
+    rendered = render(table, shutil.get_terminal_size().columns if fitted else None)
+    _emit(rendered.text.encode("utf-8"), output)
+    if rendered.note:
+        _say(rendered.note)
 
 
 @cli.command()
@@ -280,9 +302,13 @@ def query(project: Path, name: str | None, list_queries: bool, params: tuple[str
     if list_queries or name is None:
         if name is None and not list_queries:
             raise QueryError("give a query NAME, or --list to see them")
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None  # piped: a line each
         for q in queries.values():
             args = " ".join(f"--param {p.name}=..." for p in q.parameters)
-            click.echo(f"{q.name:<14} {q.summary}" + (f"  [{args}]" if args else ""))
+            filters = ", ".join(p.name for p in q.filters)
+            line = (f"{q.name:<14} {q.summary}" + (f"  [{args}]" if args else "")
+                    + (f"  [filters: {filters}]" if filters else ""))
+            click.echo(textwrap.fill(line, width, subsequent_indent=" " * 15, break_on_hyphens=False) if width else line)
         return
     if name not in queries:
         raise QueryError(f"unknown query {name!r}{did_you_mean(name, queries) or ';'} saved queries: {', '.join(queries)}")
@@ -383,6 +409,65 @@ def site(project: Path, output: Path, engine: str, store: str) -> None:
     # the store alone: what else the knowledge base holds (where each node was annotated) goes
     write_site(validated_knowledge_base(project, Engine(engine), _say, _store(store, project)).store, output, project, _say)
     click.echo(str(output / "index.html"))
+
+
+@cli.command()
+@click.argument("article", type=click.Path(dir_okay=False, path_type=Path))
+@_in_project
+def new(project: Path, article: Path) -> None:
+    """Copy ARTICLE into seeds/ byte for byte and write the scaffold of its annotations beside it.
+
+    The scaffold holds the guesses a person confirms: the header from the dateline, every known
+    name found with its id, each quotation as a candidate statement, the date expressions found;
+    each guess is marked TODO (docs/annotations.md)."""
+    from kb.authoring.scaffold import new_article
+    made = new_article(project, article)
+    click.echo(str(made.text_path))
+    click.echo(str(made.yaml_path))
+    _say(f"{made.todos} TODO(s) to confirm or fill in; then: tradekb check {made.yaml_path}")
+
+
+@cli.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@_in_project
+def check(project: Path, file: Path | None) -> None:
+    """Check one annotation FILE against the rest of the corpus (all files if none), with hints.
+
+    Unknown ids, keys and values get the closest known ones; a quote not found, the closest passage
+    of the article; a thing other articles report too, a note to define it in the registry; every
+    TODO left is a problem. Exit 2 if any problem."""
+    from kb.authoring.check import check as check_file
+    from kb.errors import AnnotationError
+    result = check_file(project, file)
+    for advice in result.advice:
+        click.echo(f"note: {advice}")
+    if result.problems:
+        raise AnnotationError(result.problems)
+    click.echo(f"no problems: {result.checked}")
+
+
+@cli.command()
+@click.argument("text", required=False, default="")
+@_in_project
+def ids(project: Path, text: str) -> None:
+    """List every defined id (type, label, defining file:line, reports, aliases); TEXT filters them."""
+    from kb.authoring.ids import defined_ids, table
+    entries = defined_ids(project, text)
+    if not entries:
+        _say(f"no id, label or alias contains {text!r}" if text else "no ids defined yet")
+        return
+    click.echo(table(entries, project), nl=False)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def init(directory: Path) -> None:
+    """Start a new, empty corpus in DIRECTORY: ontology, shapes, schemas and saved queries copied,
+    an empty registry, a README stub. Then add articles with `tradekb -C DIRECTORY new`."""
+    from kb.authoring.corpus import init_corpus
+    for path in init_corpus(directory):
+        click.echo(str(path))
+
 
 def _emit(data: bytes, output: Path | None) -> None:
     if output is None:

@@ -9,6 +9,7 @@ VALUES block built from the term's N-Triples form: the user's text is never past
 from __future__ import annotations
 
 import csv
+import datetime
 import difflib
 import enum
 import io
@@ -50,13 +51,34 @@ SELECT DISTINCT ?name WHERE { ?node a/rdfs:subClassOf* ?class ; rdfs:label|skos:
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
 
+XSD_DATE = "http://www.w3.org/2001/XMLSchema#date"
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class ParameterType(enum.Enum):
+    """What a parameter's value is bound as: the node a name or IRI names, or an xsd:date literal."""
+
+    NODE = "node"
+    DATE = "date"
+
+
 @dataclass(frozen=True)
 class Parameter:
-    """A query parameter: a variable the query binds to one node of `cls`."""
+    """A query parameter: a variable the query binds to one node of `cls`, or to a date.
+
+    A filter is a parameter that may be left out: it binds ?wanted_NAME, which the query tests
+    with `!BOUND(?wanted_NAME) || ...`, so that the query is whole without it (a build runs it so)
+    and names of its own (?status, ?kind) stay free for what it shows."""
 
     name: str
     description: str
     cls: str
+    type: ParameterType = ParameterType.NODE
+    optional: bool = False
+
+    @property
+    def variable(self) -> str:
+        return f"wanted_{self.name}" if self.optional else self.name
 
 
 @dataclass
@@ -72,6 +94,7 @@ class SavedQuery:
     # the GROUP_CONCAT columns, each with the separator between its items (`#+ lists: [sources,
     # {quote: " | "}]`: "; " unless given)
     lists: dict[str, str] = field(default_factory=dict)
+    filters: list[Parameter] = field(default_factory=list)
 
     @property
     def variables(self) -> set[str]:
@@ -153,16 +176,9 @@ def read_query(path: Path, project: Path) -> SavedQuery:
         raise QueryError([Problem(Location(path, (mark.line + 1) if mark else 1), f"bad #+ header: {problem}")]) from None
     if not isinstance(header, dict) or "summary" not in header:
         raise QueryError([Problem(Location(path, 1), "the #+ header must give at least a summary")])
-    params = []
-    for p in header.get("params") or []:
-        if not isinstance(p, dict) or "name" not in p:
-            raise QueryError([Problem(Location(path, 1), "each #+ params entry needs a name")])
-        cls = str(p.get("class", ""))
-        if cls and not _is_iri(cls):
-            raise QueryError([Problem(Location(path, 1), f"#+ params {p['name']}: class {cls!r} is not an IRI")])
-        params.append(Parameter(str(p["name"]), str(p.get("description", "")), cls))
+    params = {key: [_parameter(path, key, p) for p in header.get(key) or []] for key in ("params", "filters")}
     return SavedQuery(path.stem, path, str(header["summary"]), str(header.get("description", "")).strip(),
-                      params, text, _list_columns(header.get("lists") or [], path))
+                      params["params"], text, _list_columns(header.get("lists") or [], path), params["filters"])
 
 
 def _list_columns(entries: list, path: Path) -> dict[str, str]:
@@ -176,6 +192,21 @@ def _list_columns(entries: list, path: Path) -> dict[str, str]:
     if not all(columns.values()):
         raise QueryError([Problem(Location(path, 1), "#+ lists: a separator cannot be empty")])
     return columns
+
+
+def _parameter(path: Path, key: str, entry) -> Parameter:
+    """One entry of the header's `params` (each required) or `filters` (each optional)."""
+    if not isinstance(entry, dict) or "name" not in entry:
+        raise QueryError([Problem(Location(path, 1), f"each #+ {key} entry needs a name")])
+    cls = str(entry.get("class", ""))
+    if cls and not _is_iri(cls):
+        raise QueryError([Problem(Location(path, 1), f"#+ {key} {entry['name']}: class {cls!r} is not an IRI")])
+    try:
+        kind = ParameterType(str(entry.get("type", "node")))
+    except ValueError:
+        raise QueryError([Problem(Location(path, 1), f"#+ {key} {entry['name']}: type must be one of "
+                                  f"{', '.join(t.value for t in ParameterType)}")]) from None
+    return Parameter(str(entry["name"]), str(entry.get("description", "")), cls, kind, key == "filters")
 
 
 def ad_hoc_query(text: str, params: Iterable[str], path: Path | None = None) -> SavedQuery:
@@ -289,10 +320,13 @@ def _select(source: ox.Store | Select) -> Select:
 
 
 def resolve_parameter(source: ox.Store | Select, parameter: Parameter, value: str) -> Term:
-    """The node a parameter value names: an IRI as is, or the one node of the class with that name.
+    """The node a parameter value names: an IRI as is, or the one node of the class with that name;
+    for a date parameter, the date as an xsd:date literal.
 
     `source` is the embedded store, or a function that runs a SELECT elsewhere (a server)."""
     value = value.strip()
+    if parameter.type is ParameterType.DATE:
+        return date_literal(parameter, value)
     if value.startswith("<") and value.endswith(">"):
         value = value[1:-1]
     if re.match(r"^[a-z][a-z0-9+.-]*://", value):
@@ -315,20 +349,43 @@ def resolve_parameter(source: ox.Store | Select, parameter: Parameter, value: st
     return nodes[0]
 
 
+def date_literal(parameter: Parameter, value: str) -> ox.Literal:
+    """A day given as YYYY-MM-DD, as an xsd:date literal.
+
+    >>> date_literal(Parameter("from", "", "", ParameterType.DATE), "2019-07-01").value
+    '2019-07-01'
+    >>> date_literal(Parameter("from", "", "", ParameterType.DATE), "2019-7-1")
+    Traceback (most recent call last):
+    kb.errors.QueryError: from: '2019-7-1' is not a date; give a day as YYYY-MM-DD, e.g. 2019-07-01
+    """
+    try:
+        if not ISO_DAY.match(value):
+            raise ValueError(value)
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        raise QueryError(f"{parameter.name}: {value!r} is not a date; give a day as YYYY-MM-DD, e.g. 2019-07-01") from None
+    return ox.Literal(value, datatype=ox.NamedNode(XSD_DATE))
+
+
 def run_query(source: ox.Store | Select, query: SavedQuery, params: dict[str, str]) -> ResultTable:
-    """Run a saved query with its parameters (name -> IRI or name) on the embedded store, or
-    through `source`, a function that runs a SELECT elsewhere."""
-    declared = {p.name: p for p in query.parameters}
+    """Run a saved query with its parameters and filters (name -> IRI, name or date) on the
+    embedded store, or through `source`, a function that runs a SELECT elsewhere."""
+    declared = {p.name: p for p in query.parameters + query.filters}
     unknown = sorted(set(params) - set(declared))
     if unknown:
         names = ", ".join(declared) or "none"
         raise QueryError(f"query {query.name}: unknown parameter(s) {', '.join(unknown)}"
                          f"{did_you_mean(unknown[0], declared) or ';'} it takes {names}")
-    missing = sorted(set(declared) - set(params))
+    missing = sorted({p.name for p in query.parameters} - set(params))
     if missing:
         raise QueryError(f"query {query.name}: give --param {missing[0]}=... ({declared[missing[0]].description})")
     select = _select(source)
-    bindings = {name: resolve_parameter(select, declared[name], value) for name, value in params.items()}
+    bindings = {declared[name].variable: resolve_parameter(select, declared[name], value)
+                for name, value in params.items()}
+    days = {name: bindings[p.variable].value for name, p in declared.items()
+            if name in params and p.type is ParameterType.DATE}
+    if "from" in days and "to" in days and days["from"] > days["to"]:  # YYYY-MM-DD: text order is day order
+        raise QueryError(f"from {days['from']} is after to {days['to']}: the range holds no day")
     return sort_lists(select(bind(query.text, bindings)), query.lists)
 
 
@@ -366,7 +423,10 @@ def _cell(term: Term | None) -> str:
 
 
 def format_results(table: ResultTable, fmt: ResultFormat) -> str:
-    """The result in one of the output formats (JSON is SPARQL 1.1 Query Results JSON)."""
+    """The result in one of the file formats (JSON is SPARQL 1.1 Query Results JSON); the table for
+    people is kb.tables.render's."""
+    if fmt is ResultFormat.TABLE:
+        raise ValueError("a table for people is drawn by kb.tables.render")
     if fmt is ResultFormat.JSON:
         return json.dumps({"head": {"vars": table.variables},
                            "results": {"bindings": [
@@ -378,17 +438,10 @@ def format_results(table: ResultTable, fmt: ResultFormat) -> str:
     if fmt is ResultFormat.TSV:
         return "".join("\t".join(c.replace("\t", " ").replace("\n", " ") for c in row) + "\n"
                        for row in [table.variables, *cells])
-    if fmt is ResultFormat.MD:
-        def esc(c: str) -> str:
-            return c.replace("|", "\\|").replace("\n", " ")
-        lines = ["| " + " | ".join(table.variables) + " |", "|" + "---|" * len(table.variables)]
-        lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in cells]
-        return "\n".join(lines) + "\n"
-    widths = [max([len(v)] + [len(row[i]) for row in cells]) for i, v in enumerate(table.variables)]
-    lines = ["  ".join(v.ljust(w) for v, w in zip(table.variables, widths)).rstrip(),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
-    lines.append(f"({len(cells)} row{'s' if len(cells) != 1 else ''})")
+    def esc(c: str) -> str:
+        return c.replace("|", "\\|").replace("\n", " ")
+    lines = ["| " + " | ".join(table.variables) + " |", "|" + "---|" * len(table.variables)]
+    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in cells]
     return "\n".join(lines) + "\n"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 from pathlib import Path
@@ -57,9 +58,11 @@ def test_the_required_queries_exist_with_their_columns(seed_store):
 def test_header_parameters_and_lists_match_the_query(name):
     query = QUERIES[name]
     assert query.summary and query.description
-    for parameter in query.parameters:
-        assert parameter.name in query.variables, f"{name}: parameter {parameter.name} is not a variable"
+    for parameter in query.parameters + query.filters:
+        assert parameter.variable in query.variables, f"{name}: parameter {parameter.name} is not a variable"
         assert parameter.description
+    for parameter in query.filters:  # the query is whole without it
+        assert f"!BOUND(?{parameter.variable})" in query.text, f"{name}: filter {parameter.name} is never optional"
     projected = run_sparql(ox.Store(), query.text).variables
     for column in query.lists:
         assert column in projected, f"{name}: lists names {column}, which the query does not return"
@@ -182,8 +185,8 @@ def test_result_formats(seed_store):
     assert tsv[0].split("\t") == table.variables and len(tsv) == len(table.rows) + 1
     md = format_results(table, ResultFormat.MD).splitlines()
     assert md[0].startswith("| meeting |") and len(md) == len(table.rows) + 2
-    text = format_results(table, ResultFormat.TABLE)
-    assert text.rstrip().endswith(f"({len(table.rows)} row{'s' if len(table.rows) != 1 else ''})")
+    with pytest.raises(ValueError, match="kb.tables.render"):
+        format_results(table, ResultFormat.TABLE)
 
 
 def test_a_bad_header_names_the_file(tmp_path):
@@ -218,3 +221,94 @@ def test_each_kind_of_term_in_json_and_back():
         "typed": {"type": "literal", "value": "2019-03-01", "datatype": "http://www.w3.org/2001/XMLSchema#date"}}]
     assert results_table(data) == table
     assert format_results(table, ResultFormat.CSV) == "iri,simple,tagged,typed,none\nhttp://x/y,a,b,2019-03-01,\n"
+
+
+# The filters. Each is checked against the unfiltered answer, filtered here in Python by the rule the
+# queries' descriptions give: a day in the range, or a week, month or year any of whose days is.
+def last_day(day: str, precision: str) -> datetime.date:
+    first = datetime.date.fromisoformat(day)
+    if precision == "week":
+        return first + datetime.timedelta(days=6)
+    if precision == "month":
+        return (first.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
+    if precision == "year":
+        return first.replace(month=12, day=31)
+    return first
+
+
+def in_range(day: str, precision: str, start: str, end: str) -> bool:
+    return bool(day) and day <= end and last_day(day, precision) >= datetime.date.fromisoformat(start)
+
+
+@pytest.mark.parametrize("start, end", [("2019-07-01", "2019-08-05"), ("2019-07-17", "2019-07-20"),
+                                        ("2019-07-20", "2019-07-31"), ("2014-06-01", "2014-06-01")])
+def test_timeline_between_two_days_keeps_what_overlaps_them(seed_store, start, end):
+    everything = rows(seed_store, "timeline")
+    expected = [r for r in everything if in_range(r["date"], r["precision"], start, end)]
+    assert rows(seed_store, "timeline", {"from": start, "to": end}) == expected
+    assert expected and len(expected) < len(everything)
+
+
+def test_a_week_a_month_and_a_year_are_in_a_range_that_holds_one_of_their_days(seed_store):
+    found = {(r["date"], r["precision"]) for r in rows(seed_store, "timeline", {"from": "2019-07-20", "to": "2019-07-20"})}
+    assert ("2019-07-15", "week") in found and ("2019-07-01", "month") in found
+    assert ("2014-01-01", "year") in {(r["date"], r["precision"]) for r in
+                                      rows(seed_store, "timeline", {"from": "2014-12-31"})}
+
+
+def test_meetings_statements_and_measures_between_two_days(seed_store):
+    start, end = "2019-07-12", "2019-07-19"
+    meetings = rows(seed_store, "meetings")
+    assert rows(seed_store, "meetings", {"from": start, "to": end}) == \
+        [r for r in meetings if in_range(r["date"], r["precision"], start, end)]
+    precision = {r["fact"]: r["precision"] for r in rows(seed_store, "timeline")}
+    statements = rows(seed_store, "statements")
+    assert rows(seed_store, "statements", {"from": start}) == \
+        [r for r in statements if in_range(r["date"], precision.get(r["statement"], ""), start, "9999-12-31")]
+    measures = rows(seed_store, "measures")
+    expected = [r for r in measures if in_range(r["announced"], r["announced_precision"], "2019-07-02", "2019-07-08")
+                or in_range(r["effective"], r["effective_precision"], "2019-07-02", "2019-07-08")]
+    assert rows(seed_store, "measures", {"from": "2019-07-02", "to": "2019-07-08"}) == expected
+    # the export controls are in force from "last week" of 11 July: the week of 1 July holds 2 July
+    assert [r["measure"].rsplit("/", 1)[1] for r in expected] == ["jp-export-controls", "kr-wto-action"]
+
+
+@pytest.mark.parametrize("name, column, value, shown", [
+    ("meetings", "status", "planned", "planned"), ("meetings", "status", "HELD", "held"),
+    ("meetings", "kind", "phone call", "Phone call"), ("measures", "status", "in force", "in-force"),
+    ("measures", "kind", "Dispute action", "Dispute action"), ("measures", "imposer", "Japan", "Government of Japan"),
+    ("statements", "mode", "denial", "denial")])
+def test_kind_status_and_mode_filters_keep_the_rows_that_have_them(seed_store, name, column, value, shown):
+    expected = [r for r in rows(seed_store, name) if r[column] == shown]
+    assert expected and rows(seed_store, name, {column: value}) == expected
+
+
+def test_timeline_by_kind_and_by_actor(seed_store):
+    timeline = rows(seed_store, "timeline")
+    assert rows(seed_store, "timeline", {"kind": "Statement"}) == [r for r in timeline if r["kind"] == "statement"]
+    assert rows(seed_store, "timeline", {"kind": "Meeting"}) == [r for r in timeline if r["kind"].startswith("meeting: ")]
+    theirs = {r["meeting"] for r in rows(seed_store, "meetings-of", {"actor": "Kim Hyun-chong"})}
+    theirs |= {r["statement"] for r in rows(seed_store, "statements-by", {"actor": "Kim Hyun-chong"})}
+    assert rows(seed_store, "timeline", {"actor": "Kim Hyun-chong"}) == [r for r in timeline if r["fact"] in theirs]
+
+
+@pytest.mark.parametrize("value", ["2019-7-1", "2019-07-32", "July 1", "20190701", ""])
+def test_a_malformed_date_is_one_clear_error(seed_store, value):
+    with pytest.raises(QueryError) as error:
+        run_query(seed_store, QUERIES["timeline"], {"from": value})
+    assert str(error.value) == f"from: {value!r} is not a date; give a day as YYYY-MM-DD, e.g. 2019-07-01"
+
+
+def test_status_changes_are_every_pair_of_articles_in_time_order_with_different_statuses(seed_store):
+    reports = [r for r in rows(seed_store, "reports") if r["status"] and r["kind"] != "Statement"]
+    expected = {(a["fact"], a["source"], a["status"], b["source"], b["status"]) for a in reports for b in reports
+                if a["fact"] == b["fact"] and a["published"] < b["published"] and a["status"] != b["status"]}
+    changes = rows(seed_store, "status-changes")
+    assert {(r["fact"], r["source_a"], r["status_a"], r["source_b"], r["status_b"]) for r in changes} == expected
+    assert len(changes) == len(expected)
+    quotes = {(r["fact"], r["source"]): r["quote"] for r in reports}
+    for r in changes:
+        assert (r["quote_a"], r["quote_b"]) == (quotes[r["fact"], r["source_a"]], quotes[r["fact"], r["source_b"]])
+    yoo = [r for r in changes if r["fact"].endswith("/yoo-us-visit")]
+    assert [(r["status_a"], r["published_a"], r["status_b"], r["published_b"]) for r in yoo] == \
+        [("planned", "2019-07-11", "held", "2019-07-31")]

@@ -25,6 +25,7 @@ import pytest
 from rdflib import RDFS, Graph, URIRef
 
 from kb.graph import OA, TKB
+from kb.inputfiles import ARTICLE_LIMIT, read_text
 from servers import missing
 from website import (ID, REPO, THING_KINDS, Site, exported, members, misspelled, page_path,  # noqa: F401
                      run_tradekb, served_site, static_directory, static_site)
@@ -117,8 +118,8 @@ def spans_of(exported: Graph, fact: URIRef) -> list[tuple[URIRef, str, int, int]
 
 
 def article_text(article: URIRef) -> str:
-    """The article's words as the loader reads them: its seeds/ file, in code points."""
-    return (REPO / "seeds" / f"{article[len(ID + 'article/'):]}.txt").read_text(encoding="utf-8")
+    """The article's words as the loader reads them (its seeds/ file, by kb.inputfiles), in code points."""
+    return read_text(REPO, REPO / "seeds" / f"{article[len(ID + 'article/'):]}.txt", ARTICLE_LIMIT)
 
 
 HIGHLIGHTED = """anchor => Array.from(document.querySelectorAll("mark"))

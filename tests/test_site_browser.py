@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -64,9 +65,15 @@ def site(request) -> Site:
     return request.getfixturevalue(f"{request.param}_site")
 
 
+def leaves_the_machine(url: str) -> bool:
+    """A request to anywhere but the served site (127.0.0.1) or the files: the site would not work offline."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme not in ("file", "data", "blob", "about") and parts.hostname != "127.0.0.1"
+
+
 class Tab:
     """A page in a fresh browser context, with what went wrong while it was open: console
-    errors, uncaught exceptions and requests that failed."""
+    errors, uncaught exceptions, requests that failed and requests that left the machine."""
 
     def __init__(self, browser, **options) -> None:
         self.context = browser.new_context(viewport=VIEWPORT, **options)
@@ -76,6 +83,7 @@ class Tab:
             f"console: {m.text} ({m.location.get('url') or self.page.url})"))
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url} ({r.failure})"))
+        self.page.on("request", lambda r: leaves_the_machine(r.url) and self.errors.append(f"outside: {r.url}"))
 
     def open(self, url: str):
         answer = self.page.goto(url, wait_until="load")

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from website import exported, served_site, static_directory, static_site  # noqa: F401 (the website's fixtures, one of each per session)
+
 REPO = Path(__file__).resolve().parent.parent
 MINI = Path(__file__).resolve().parent / "fixtures" / "mini"
 

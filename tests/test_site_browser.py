@@ -28,8 +28,7 @@ from rdflib import RDFS, Graph, URIRef
 from kb.graph import OA, TKB
 from kb.inputfiles import ARTICLE_LIMIT, read_text
 from servers import missing
-from website import (ID, REPO, THING_KINDS, Site, exported, members, misspelled, page_path,  # noqa: F401
-                     run_tradekb, served_site, static_directory, static_site)
+from website import ID, REPO, THING_KINDS, Site, members, misspelled, page_path, run_tradekb
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"

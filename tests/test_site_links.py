@@ -27,7 +27,7 @@ from rdflib import Graph, URIRef
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
 from kb.graph import TKB
-from website import ID, THING_KINDS, exported, members, page_path, served_site, static_directory  # noqa: F401
+from website import ID, THING_KINDS, members, page_path
 
 # Where an element names another resource, and whether a browser loads it with the page (a load
 # from outside the site would break it offline) or only goes there when the reader follows it.

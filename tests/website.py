@@ -2,8 +2,8 @@
 site `tradekb site -o DIR` writes, and the site `tradekb serve` serves, each made by a real
 process of its own from the repository's five articles.
 
-Import the fixtures into a test module (`from website import served_site, static_site`); pytest
-finds them there. Both are built once per session.
+tests/conftest.py imports the fixtures (`exported`, `static_directory`, `static_site`,
+`served_site`), so that each is made once per session however many modules use it.
 """
 
 from __future__ import annotations

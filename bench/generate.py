@@ -413,7 +413,7 @@ class World:
                 org = rng.choice(intl_ids)
                 k = intl_taken[org]
                 intl_taken[org] += 1
-                post, titles = INTL_POSTS[k] if k < len(INTL_POSTS) else (f"Senior official", ["senior official"])
+                post, titles = INTL_POSTS[k] if k < len(INTL_POSTS) else ("Senior official", ["senior official"])
                 org_actor = self.actors[org]
                 short_org = org_actor.short.removeprefix("the ")
                 label = f"{post} of the {org_actor.label}"
@@ -619,10 +619,10 @@ class Plot:
         if kind == "Visit":
             m.end = day + timedelta(days=rng.randint(1, 4))
             if len(actors) == 2 and rng.random() < 0.5 and len(reporters) >= 2:
-                sub = self.add(Fact(self.new_id("talks"), "meetings", "Talks", self.n_stories, list(actors),
-                                    list(slots), self.reporters(reporters), place=place, topics=topics,
-                                    part_of=m.id, day=day + timedelta(days=rng.randint(0, (m.end - day).days)),
-                                    fate=fate))
+                self.add(Fact(self.new_id("talks"), "meetings", "Talks", self.n_stories, list(actors),
+                              list(slots), self.reporters(reporters), place=place, topics=topics,
+                              part_of=m.id, day=day + timedelta(days=rng.randint(0, (m.end - day).days)),
+                              fate=fate))
         # Statements about it, by its participants
         speakers = [a for a in actors if w.actors[a].kind != "intl"]
         for _ in range(rng.choice([0, 1, 1, 2])):

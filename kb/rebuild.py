@@ -318,10 +318,6 @@ class _Change:
         add_derived(self.pieces, self.derived.values())
 
 
-def _parse(lines: list[str]) -> list[ox.Quad]:
-    return list(ox.parse("".join(lines), format=ox.RdfFormat.N_QUADS)) if lines else []
-
-
 def _requery(store: ox.Store, cached: CachedQuery, delta: Delta) -> CachedQuery | None:
     """The query's rows with those of the keys the change reaches recomputed, in the query's
     order; None if two rows then tie on it (their order would be the engine's)."""

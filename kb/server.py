@@ -315,7 +315,9 @@ def serve(project: Path, port: int, location: Path | None = None, engine: Engine
                 write_store(kb, store_dir)
                 process, backend_port = start_behind_front(store_dir, scratch / "oxigraph.log", writable)
                 try:
-                    front.start(backend_port, writable, SiteApp(kb.store, project))
+                    site = SiteApp(kb.store, project)
+                    front.start(backend_port, writable, site)
+                    site.warm_in_background()
                     on_ready(oxigraph_endpoints(front.port))
                     code = process.wait()
                     raise ServeError(f"the Oxigraph server stopped by itself with code {code}")

@@ -401,3 +401,13 @@ def test_serve_keeps_its_policy_for_the_pages(served):
                {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"})[0] == 403
     assert ask(served, "GET", "/index.html", {"Host": "attacker.example:80"})[0] == 421
     assert ask(served, "GET", "/index.html", {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"})[0] == 200
+
+
+def test_the_warm_up_keeps_every_whole_knowledge_base_page_as_a_request_renders_it(seed_kb):
+    warmed = SiteApp(seed_kb.store, REPO)
+    warmed.warm_in_background().join(timeout=300)
+    paths = [*warmed.pages.fixed(), *warmed.pages.query_pages()]
+    assert set(warmed.rendered) == set(paths)
+    cold = SiteApp(seed_kb.store, REPO)
+    for path in paths:
+        assert warmed.rendered[path].body == cold.respond("/" + path).body, path

@@ -17,7 +17,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from itertools import islice
 from pathlib import Path
 from urllib.parse import urlencode
@@ -534,7 +534,7 @@ class Pages:
     def ontology(self, params: dict[str, str]) -> Rendered:
         return self.render("ontology.html", "ontology.html", sections=self._ontology)
 
-    def _fixed(self) -> dict[str, Callable[[dict[str, str]], Rendered]]:
+    def fixed(self) -> dict[str, Callable[[dict[str, str]], Rendered]]:
         """The pages at fixed paths, by path."""
         pages = {"index.html": self.home, "search.html": self.search, "search-names.js": self.search_names,
                  "search-quotes.js": self.search_quotes, "timeline.html": self.timeline, "network.html": self.network,
@@ -546,7 +546,7 @@ class Pages:
 
     def page(self, path: str, params: dict[str, str]) -> Rendered | None:
         """The page at site path `path` other than a thing's (those are `thing`), or None."""
-        render = self._fixed().get(path)
+        render = self.fixed().get(path)
         if render is not None:
             return render(params)
         if path.startswith("queries/") and "/" not in path[len("queries/"):]:
@@ -560,16 +560,24 @@ class Pages:
     def site_pages(self, say: Callable[[str], None] = lambda _: None) -> Iterator[tuple[str, Rendered]]:
         """Every page but the things' own, as (site path, Rendered): what the static site holds,
         with each saved query's page and, for those without parameters, its answer in every format."""
-        for path, render in self._fixed().items():
+        for path, render in self.fixed().items():
             try:
                 yield path, render({})
             except MissingQuery as missing:
                 say(f"no {path}: {missing}")
+        for path, render in self.query_pages().items():
+            yield path, render({})
+
+    def query_pages(self) -> dict[str, Callable[[dict[str, str]], Rendered]]:
+        """Each saved query's page and, for those without parameters, its answer in every format,
+        by path."""
+        pages = {}
         for name, query in self.queries.items():
-            yield f"queries/{name}.html", self.query_page(name, {})
+            pages[f"queries/{name}.html"] = partial(self.query_page, name)
             if not query.parameters:
                 for fmt in DOWNLOADS:
-                    yield f"queries/{name}.{fmt.extension}", self.query_page(name, {}, fmt)
+                    pages[f"queries/{name}.{fmt.extension}"] = partial(self.query_page, name, fmt=fmt)
+        return pages
 
 
 class NameIndex:

@@ -238,8 +238,8 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 
 QUESTION_OPTIONS = _options(
     click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
-                 help="A parameter or filter (query --list shows them): an IRI, a label or alias (any case), "
-                      "or a day (YYYY-MM-DD) for from and to."),
+                 help="A parameter or filter (query --list shows them): an IRI, a label or alias (any case), an id "
+                      "(tradekb ids), or a day (YYYY-MM-DD) for from and to."),
     click.option("--format", "-f", "fmt", type=click.Choice(["table", "csv", "tsv", "json", "md"]),
                  help="Output format (default: from -o FILE's extension, else table)."),
     click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),

@@ -23,7 +23,9 @@ from typing import Callable, Iterable
 
 import pyoxigraph as ox
 
+from kb.annotations import SLUG
 from kb.errors import Location, Problem, QueryError
+from kb.graph import KBID
 from kb.inputfiles import QUERY_LIMIT, InputFileError, as_lf, read_text
 from kb.terms import XSD_STRING
 from kb.yamlfile import YAMLError, load_yaml
@@ -41,6 +43,10 @@ SELECT DISTINCT ?node ?label WHERE {
   FILTER(LCASE(STR(?name)) = LCASE(STR(?wanted)))
 }
 ORDER BY ?node
+"""
+OF_CLASS = """
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT DISTINCT ?node WHERE { ?node a/rdfs:subClassOf* ?class }
 """
 NAMES = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
@@ -338,11 +344,13 @@ def resolve_parameter(source: ox.Store | Select, parameter: Parameter, value: st
         bindings["class"] = ox.NamedNode(parameter.cls)
     found = _select(source)(bind(NAME_LOOKUP, bindings)).rows
     nodes = sorted({row[0] for row in found}, key=lambda node: node.value)
+    if not nodes and SLUG.fullmatch(value):  # an id, as the annotations and `tradekb ids` write it
+        nodes = [row[0] for row in _select(source)(bind(OF_CLASS, {**bindings, "node": ox.NamedNode(KBID + value)})).rows]
     if not nodes:
         bindings.pop("wanted")
         names = (row[0].value for row in _select(source)(bind(NAMES, bindings)).rows)
         raise QueryError(f"{parameter.name}: nothing named {value!r}{did_you_mean(value, names)} "
-                         "(give a label, an alias or an IRI)")
+                         "(give a label, an alias, an id or an IRI)")
     if len(nodes) > 1:
         named = ", ".join(node.value for node in nodes)
         raise QueryError(f"{parameter.name}: {value!r} names {len(nodes)} things ({named}); give an IRI")

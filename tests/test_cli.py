@@ -250,8 +250,23 @@ def test_a_mistyped_name_as_a_parameter_value_gets_the_closest_labels_and_aliase
     assert result.exit_code == 2
     [line] = result.stderr.splitlines()
     assert line.startswith(f"actor: nothing named {typo.upper()!r}; did you mean ")
-    assert repr(name) in line and line.endswith("? (give a label, an alias or an IRI)")
+    assert repr(name) in line and line.endswith("? (give a label, an alias, an id or an IRI)")
 
+
+
+def test_an_id_names_the_thing_it_is_the_id_of_when_of_the_parameter_s_class(queried_project):
+    from kb.pipeline import load_knowledge_base
+    from kb.queries import run_sparql
+    people = run_sparql(load_knowledge_base(queried_project).store, LABELS).rows
+    iri, label = people[0][0].value, people[0][1].value
+    slug = iri.rsplit("/", 1)[1]
+    by_id = run("-C", str(queried_project), "query", "meetings-of", "-p", f"actor={slug}", "-f", "csv")
+    by_label = run("-C", str(queried_project), "query", "meetings-of", "-p", f"actor={label}", "-f", "csv")
+    assert by_id.exit_code == 0 and by_id.stdout == by_label.stdout
+    meeting = run_sparql(load_knowledge_base(queried_project).store, "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>"
+                         "SELECT ?m WHERE { ?m a/rdfs:subClassOf* <https://w3id.org/tradekb/ontology#Meeting> } LIMIT 1").rows[0][0].value
+    not_an_actor = run("-C", str(queried_project), "query", "meetings-of", "-p", f"actor={meeting.rsplit('/', 1)[1]}")
+    assert not_an_actor.exit_code == 2 and "nothing named" in not_an_actor.stderr
 
 LABELS = ("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
           "SELECT ?actor ?label WHERE { ?actor a <https://w3id.org/tradekb/ontology#Person> ; rdfs:label ?label }\n"

@@ -136,7 +136,7 @@ def test_the_list_shows_each_querys_filters():
     (["-p", "from=2019-07-5"], "from: '2019-07-5' is not a date; give a day as YYYY-MM-DD, e.g. 2019-07-01"),
     (["-p", "to=yesterday"], "to: 'yesterday' is not a date; give a day as YYYY-MM-DD, e.g. 2019-07-01"),
     (["-p", "kind=measure"], "kind: nothing named 'measure'; did you mean 'Trade measure' or 'Measure status'? "
-                             "(give a label, an alias or an IRI)"),
+                             "(give a label, an alias, an id or an IRI)"),
     (["-p", "from=2019-08-05", "-p", "to=2019-07-01"], "from 2019-08-05 is after to 2019-07-01: the range holds no day"),
     (["-p", "form=2019-07-01"], "query timeline: unknown parameter(s) form; did you mean 'from'? it takes from, to, "
                                 "kind, actor")])

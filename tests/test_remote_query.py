@@ -91,7 +91,7 @@ def test_a_parameter_is_resolved_on_the_server(pushed, monkeypatch):
     result = run("-C", str(REPO), "query", "statements-by", "-p", "actor=Nobody Atall", "--endpoint",
                  server.query_url, "--graph-base", layout.base)
     assert result.exit_code == 2, result.output
-    assert result.stderr == "actor: nothing named 'Nobody Atall' (give a label, an alias or an IRI)\n"
+    assert result.stderr == "actor: nothing named 'Nobody Atall' (give a label, an alias, an id or an IRI)\n"
 
 
 def test_graphs_loaded_without_a_push_are_found_under_the_base(oxigraph_server, seed_kb):

@@ -31,27 +31,20 @@ from typing import BinaryIO, Callable, Iterable, TypeVar
 import pyoxigraph as ox
 
 from kb.errors import TradeKBError, writing_to
+from kb.formats import FileFormat
 from kb.graph import PREFIXES, KnowledgeBase
 
 F = TypeVar("F", bound=enum.Enum)
 PREFIX_IRIS = {prefix: str(namespace) for prefix, namespace in PREFIXES.items()}
 
 
-class ExportFormat(enum.Enum):
+class ExportFormat(FileFormat):
     """An RDF serialization: value = (name, file extension, pyoxigraph format, keeps named graphs)."""
 
     TURTLE = ("turtle", "ttl", ox.RdfFormat.TURTLE, False)
     TRIG = ("trig", "trig", ox.RdfFormat.TRIG, True)
     NQUADS = ("nquads", "nq", ox.RdfFormat.N_QUADS, True)
     JSONLD = ("jsonld", "jsonld", ox.RdfFormat.JSON_LD, True)
-
-    @property
-    def label(self) -> str:
-        return self.value[0]
-
-    @property
-    def extension(self) -> str:
-        return self.value[1]
 
     @property
     def rdf_format(self) -> ox.RdfFormat:

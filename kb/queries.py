@@ -25,6 +25,7 @@ import pyoxigraph as ox
 
 from kb.annotations import SLUG
 from kb.errors import Location, Problem, QueryError
+from kb.formats import FileFormat
 from kb.graph import KBID
 from kb.inputfiles import QUERY_LIMIT, InputFileError, as_lf, read_text
 from kb.terms import XSD_STRING
@@ -115,7 +116,7 @@ class ResultTable:
     rows: list[tuple[Term | None, ...]] = field(default_factory=list)
 
 
-class ResultFormat(enum.Enum):
+class ResultFormat(FileFormat):
     """Output formats of a query result: value = (name, file extension). The table, for people at a
     terminal, has none: a file named for no format gets no table by guess."""
 
@@ -124,14 +125,6 @@ class ResultFormat(enum.Enum):
     TSV = ("tsv", "tsv")
     JSON = ("json", "json")
     MD = ("md", "md")
-
-    @property
-    def label(self) -> str:
-        return self.value[0]
-
-    @property
-    def extension(self) -> str | None:
-        return self.value[1]
 
     @classmethod
     def named(cls, name: str) -> "ResultFormat":

@@ -7,7 +7,6 @@ they shared; statuses and meetings: the shared meetings' summary statuses and IR
 
 from __future__ import annotations
 
-import enum
 import io
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pyoxigraph as ox
 from networkx.readwrite.gexf import GEXFWriter
 
 from kb.errors import QueryError
+from kb.formats import FileFormat
 from kb.queries import ResultTable, SavedQuery, catalogue, run_query
 
 NETWORK_QUERY = "network"
@@ -32,19 +32,11 @@ def saved_query(queries: dict[str, SavedQuery], name: str) -> SavedQuery:
     return queries[name]
 
 
-class NetworkFormat(enum.Enum):
+class NetworkFormat(FileFormat):
     """A file format for the network: value = (name, file extension, media type)."""
 
     GEXF = ("gexf", "gexf", "application/gexf+xml")
     GRAPHML = ("graphml", "graphml", "application/graphml+xml")
-
-    @property
-    def label(self) -> str:
-        return self.value[0]
-
-    @property
-    def extension(self) -> str:
-        return self.value[1]
 
     @property
     def media_type(self) -> str:

@@ -339,3 +339,13 @@ def test_screenshots_of_the_main_pages(tab, served_site, exported):
         page.wait_for_timeout(SETTLE_MS)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
     assert not tab.errors, tab.errors
+
+
+def test_the_served_sparql_editor_asks_nothing_of_anywhere_else(tab, served_site):
+    """Oxigraph's YASGUI page, at /sparql-ui, fetches prefixes from a web service of its own
+    choosing; tradekb serve's Content-Security-Policy keeps it to this machine."""
+    answer = tab.page.goto(served_site.url("sparql-ui"), wait_until="load")
+    assert answer.ok and "connect-src 'self'" in answer.headers.get("content-security-policy", "")
+    tab.page.wait_for_load_state("networkidle")
+    assert tab.page.locator(".yasqe").count() == 1, "YASGUI's editor is on the page"
+    assert not [error for error in tab.errors if error.startswith("outside:")], "\n".join(tab.errors)

@@ -31,6 +31,8 @@ from kb.web.policy import LOOPBACK, Refusal, background_refusal, host_refusal, k
 READS = ("GET", "HEAD")
 PAGES = ("/sparql-ui", "/yasgui.min.css", "/yasgui.min.js", "/logo.svg")  # Oxigraph's YASGUI (its `/`)
 YASGUI = "/sparql-ui"  # its SPARQL requests come to /sparql-ui/sparql: the same as /sparql
+# YASGUI fetches a list of prefixes from a web service (prefix.cc): the site asks nothing of anywhere else.
+YASGUI_POLICY = "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; connect-src 'self'"
 SPARQL_PATHS = ("/query", "/update", "/sparql")  # /sparql takes queries and updates (YASGUI's)
 SPARQL_METHODS = ("GET", "HEAD", "POST", "QUERY")
 STORE_WRITES = ("PUT", "POST", "DELETE")
@@ -288,6 +290,8 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in response.getheaders():
             if name.lower() not in HOP_BY_HOP:
                 self.send_header(name, value)
+        if urlsplit(self.path).path == YASGUI:
+            self.send_header("Content-Security-Policy", YASGUI_POLICY)
         bodiless = self.command == "HEAD" or response.status in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED)
         unsized = not bodiless and response.getheader("Content-Length") is None
         framed = unsized and self.request_version == "HTTP/1.1"

@@ -239,7 +239,7 @@ def _header(text: str, definitions: dict[str, Definition], corpus: Counter) -> t
     if zone:
         lines.append(f"  timezone: {zone}  # TODO confirm: the dateline's city, {dateline['city'].strip()}")
     else:
-        lines.append("  timezone: TODO  # the IANA zone the article counts its days in (Asia/Seoul)")
+        lines.append("  timezone: TODO  # the IANA zone the article counts its days in (e.g. Asia/Seoul, America/New_York)")
     basis = f"the dateline \"{dateline.group().strip()}\"" if dateline else "TODO"
     lines.append(f"  date_basis: {_yaml(TODO + ': how the date was inferred; ' + basis)}")
     return lines, published, zone
@@ -255,7 +255,7 @@ def scaffold_text(stem: str, text: str, definitions: dict[str, Definition],
     header, published, zone = _header(article.plain, definitions, years)
     out = [schema_line(f"{stem}.yaml"),
            f"# Annotations for {stem}.txt, scaffolded by `tradekb new`: confirm or fix each guess marked below,",
-           "# add what it missed (docs/annotations.md), then `tradekb check` this file until it prints no problem.",
+           "# add what it missed (tradekb's docs/annotations.md), then `tradekb check` this file until it prints no problem.",
            "", "article:", *header, ""]
     sections: dict[str, list[str]] = {"actors": [], "places": [], "products": []}
     actor_forms = {f for m in names if m.definition.section == "actors" for f in (m.definition.label, *m.definition.aliases)}

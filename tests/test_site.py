@@ -5,6 +5,7 @@ networkx. The browser tests, link walk and screenshots are in tests/test_site_br
 
 from __future__ import annotations
 
+import html
 import http.client
 import json
 import re
@@ -411,3 +412,22 @@ def test_the_warm_up_keeps_every_whole_knowledge_base_page_as_a_request_renders_
     cold = SiteApp(seed_kb.store, REPO)
     for path in paths:
         assert warmed.rendered[path].body == cold.respond("/" + path).body, path
+
+
+def test_the_site_is_titled_and_introduced_by_its_project_s_readme(mini_project):
+    """A corpus about another dispute presents itself, not the seeds' dispute."""
+    (mini_project / "README.md").write_text("# Lumber duties, 2018\n\nCanada and the U.S. over softwood lumber.\n"
+                                             "Second line of it.\n\n## Other\n\nNot this.\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-C", str(mini_project), "site", "-o", str(mini_project / "site")])
+    assert result.exit_code == 0, result.output
+    home = (mini_project / "site" / "index.html").read_text(encoding="utf-8")
+    assert "<h1>Lumber duties, 2018</h1>" in home
+    assert "Canada and the U.S. over softwood lumber. Second line of it." in home and "Not this" not in home
+    assert "<title>Home · Lumber duties, 2018</title>" in home and "Japan" not in home
+
+
+def test_the_seeds_site_says_what_the_repository_s_readme_says(app):
+    readme = (REPO / "README.md").read_text(encoding="utf-8").split("\n\n")
+    title, introduction = readme[0].removeprefix("# "), " ".join(readme[1].split())
+    home = app.respond("/index.html").body.decode()
+    assert f"<h1>{title}</h1>" in home and introduction in html.unescape(home)

@@ -31,7 +31,8 @@ topics: []
 
 README_STUB = """# {name}
 
-A tradekb corpus: news articles about one trade dispute, annotated, built into a knowledge base.
+News articles about one trade dispute, annotated and built into a knowledge base with tradekb.
+(Say here which dispute: this heading and this paragraph are the website's title and introduction.)
 
 ```sh
 tradekb new ARTICLE.txt      # copy an article into seeds/ and scaffold its annotations

@@ -30,6 +30,7 @@ from rdflib.namespace import OWL, RDF
 from kb.errors import QueryError
 from kb.export import PREFIX_IRIS
 from kb.graph import TKB
+from kb.inputfiles import ARTICLE_LIMIT, read_text
 from kb.queries import (LIST_SEPARATOR, ResultFormat, ResultTable, SavedQuery, catalogue, format_results, run_query,
                         run_sparql)
 from kb.site.model import ID, ONTOLOGY_GRAPH, SPAN_PATHS, Describer, Source, Value, is_thing, owner, span_anchor, thing_triples
@@ -232,8 +233,32 @@ class Pages:
                                          undefined=jinja2.StrictUndefined)
         environment.filters["articles"] = self.articles
         environment.globals["page_of"] = page_of
+        environment.globals["corpus_name"], environment.globals["corpus_introduction"] = self.corpus
         environment.filters["language_tagged"] = language_tagged
         return environment
+
+    @cached_property
+    def corpus(self) -> tuple[str, str]:
+        """The corpus's name and introduction, as the site's title and home page say them: the first
+        heading of the project's README.md and the paragraph after it (`tradekb init` writes both
+        for the user to fill in), so that a corpus about another dispute does not present itself as
+        this one; without a README, the project directory's name."""
+        readme = self.project / "README.md"
+        if not readme.is_file():
+            return self.project.resolve().name, ""
+        lines = read_text(self.project, readme, ARTICLE_LIMIT).splitlines()
+        heading = next((i for i, line in enumerate(lines) if line.startswith("# ")), None)
+        if heading is None:
+            return self.project.resolve().name, ""
+        paragraph = []
+        for line in lines[heading + 1:]:
+            if line.startswith(("#", "```")):  # no paragraph before the next heading or code
+                break
+            if line.strip():
+                paragraph.append(line.strip())
+            elif paragraph:
+                break
+        return lines[heading][2:].strip(), " ".join(paragraph)
 
     @cached_property
     def queries(self) -> dict[str, SavedQuery]:

@@ -187,6 +187,25 @@ def test_the_kept_index_lies_under_the_build_work_directory():
     assert CACHE.parent == Path(WORK)
 
 
+
+def test_the_kept_index_is_read_back_only_while_what_it_was_read_from_is_unchanged(mini_project):
+    import kb
+    from kb.authoring.index import _fingerprint, index_of_others
+    first = index_of_others(mini_project, "a01_mini")
+    assert index_of_others(mini_project, "a01_mini") is not first  # read back from the kept copy
+    kept = (mini_project / ".build" / "authoring" / "others.pickle").stat().st_mtime_ns
+    mine = mini_project / "seeds" / "a01_mini.yaml"
+    mine.write_text(mine.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # the file checked: the index holds
+    index_of_others(mini_project, "a01_mini")
+    assert (mini_project / ".build" / "authoring" / "others.pickle").stat().st_mtime_ns == kept
+    other = mini_project / "seeds" / "a02_mini.yaml"
+    other.write_text(other.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # another file: read anew
+    index_of_others(mini_project, "a01_mini")
+    assert (mini_project / ".build" / "authoring" / "others.pickle").stat().st_mtime_ns != kept
+    # every module the loader reads with counts, not the loader's file alone
+    modules = {name for name, _, _ in _fingerprint(mini_project, "a01_mini")[0]}
+    assert modules == {p.name for p in Path(kb.__file__).parent.glob("*.py")} and "dates.py" in modules
+
 def test_ids_that_match_nothing_say_so(mini_project):
     result = run(mini_project, "ids", "zzz")
     assert result.exit_code == 0

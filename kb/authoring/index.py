@@ -4,7 +4,7 @@ triples, where reading them all takes four.
 
 The index of every file but the one last checked is kept under .build/authoring/, with a
 fingerprint of what it was read from (each other seeds file's name, size and modification time,
-and the loader's own code); while that holds, it is read back instead of the files. An edit of the file being checked leaves
+and tradekb's modules'); while that holds, it is read back instead of the files. An edit of the file being checked leaves
 it valid, which is the loop of an annotator: edit, check, edit.
 """
 
@@ -24,10 +24,16 @@ CACHE = Path(".build") / "authoring"
 
 def _fingerprint(project: Path, stem: str) -> tuple:
     mine = {f"{stem}.yaml", f"{stem}.txt"} if stem != "registry" else {annotations.REGISTRY}
-    code = os.stat(annotations.__file__)
     with os.scandir(Path(project) / "seeds") as entries:
         files = sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in entries if e.name not in mine)
-    return code.st_size, code.st_mtime_ns, tuple(files)
+    return _stats(Path(annotations.__file__).parent), tuple(files)
+
+
+def _stats(code: Path) -> tuple:
+    """Each module of tradekb's by name, size and modification time: the loader reads with
+    kb.dates, kb.yamlfile and kb.inputfiles too, so a change to any of them makes a new index."""
+    with os.scandir(code) as entries:
+        return tuple(sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in entries if e.name.endswith(".py")))
 
 
 def index_of_others(project: Path, stem: str = "") -> annotations.CorpusIndex:
